@@ -1,0 +1,93 @@
+"""Interactive views (ipywidgets). Each one first draws a static figure of its default state,
+so that the rendered book, which has no kernel, still shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+from .plotting import show_image, show_values
+from .pooling import l_shape_example
+from .shifts import translate
+
+__all__ = ["plot_equivariance", "equivariance_explorer", "plot_pooling", "pooling_explorer"]
+
+
+@torch.no_grad()
+def plot_equivariance(image: torch.Tensor, conv: Callable[[torch.Tensor], torch.Tensor], dx: int, dy: int,
+                      channel: int = 0) -> Figure:
+    """Input shifted by (dx, dy); feature map of the shifted input; shifted feature map; their
+    difference. Zero fill for the input shift (the image moves over a black background)."""
+    x = image.reshape(1, 1, *image.shape[-2:])
+    xs = translate(x, dx, dy, "zero")
+    f_sx = conv(xs)[0, channel]
+    s_fx = translate(conv(x), dx, dy, "zero")[0, channel]
+    lim = float(max(f_sx.abs().max(), s_fx.abs().max()))
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
+    show_image(axes[0], xs[0, 0], f"input shifted by ({dx}, {dy})", colorbar="intensity")
+    show_image(axes[1], f_sx, "conv(shifted input)", cmap="RdBu_r", vmin=-lim, vmax=lim, colorbar="response")
+    show_image(axes[2], s_fx, "shifted conv(input)", cmap="RdBu_r", vmin=-lim, vmax=lim, colorbar="response")
+    show_image(axes[3], (f_sx - s_fx).abs(), "|difference|", cmap="magma", colorbar="absolute error")
+    fig.suptitle(f"Convolution commutes with the shift (channel {channel}, zero padding)")
+    fig.tight_layout()
+    return fig
+
+
+def _interact(draw: Callable[..., Figure], **sliders: Any) -> Any:
+    try:
+        import ipywidgets as w
+    except ImportError:  # pragma: no cover - ipywidgets is a requirement
+        print("ipywidgets is not installed: only the static figure above is available.")
+        return None
+
+    def show(**kw: Any) -> None:
+        draw(**kw)
+        plt.show()
+
+    return w.interactive(show, **{k: w.IntSlider(**v, continuous_update=False) for k, v in sliders.items()})
+
+
+def equivariance_explorer(image: torch.Tensor, conv: Callable[[torch.Tensor], torch.Tensor],
+                          dx: int = 4, dy: int = 2, max_shift: int = 8) -> Any:
+    """Static figure at (dx, dy), then sliders for dx and dy (returns the widget)."""
+    plot_equivariance(image, conv, dx, dy)
+    plt.show()
+    return _interact(
+        lambda dx, dy: plot_equivariance(image, conv, dx, dy),
+        dx=dict(value=dx, min=-max_shift, max=max_shift, description="dx (px)"),
+        dy=dict(value=dy, min=-max_shift, max=max_shift, description="dy (px)"),
+    )
+
+
+def plot_pooling(dx: int, dy: int) -> Figure:
+    """The "ㄱ" toy for a shift (dx, dy): image, detector map, 2x2 max-pooled map, each before/after."""
+    ex = l_shape_example(dx=dx, dy=dy)
+    fig, axes = plt.subplots(2, 3, figsize=(10, 6.6))
+    changed = (ex.pooled != ex.pooled_shifted).numpy()
+    for row, (img, det, pooled, tag) in enumerate([
+        (ex.image, ex.detector, ex.pooled, "original"),
+        (ex.image_shifted, ex.detector_shifted, ex.pooled_shifted, f"shifted by ({dx}, {dy})"),
+    ]):
+        show_image(axes[row, 0], img, f"input, {tag}", cmap="Greys", colorbar="pixel value")
+        show_values(axes[row, 1], det, f"detector map, {tag}", fmt="{:.0f}")
+        show_values(axes[row, 2], pooled, f"2x2 max pool, {tag}", fmt="{:.0f}",
+                    highlight=changed if row == 1 else None)
+    fig.suptitle(f"Max pooling after a shift of ({dx}, {dy}): {int(changed.sum())} of {changed.size} "
+                 "pooled values change (red)")
+    fig.tight_layout()
+    return fig
+
+
+def pooling_explorer(dx: int = 0, dy: int = 1) -> Any:
+    """Static figure of the "ㄱ" toy at (dx, dy), then sliders (returns the widget)."""
+    plot_pooling(dx, dy)
+    plt.show()
+    return _interact(
+        plot_pooling,
+        dx=dict(value=dx, min=0, max=3, description="dx (px)"),
+        dy=dict(value=dy, min=0, max=3, description="dy (px)"),
+    )

@@ -1,0 +1,68 @@
+"""The notebook conventions, checked on every committed notebook."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shiftlab import book
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_repository_url_is_read_from_config():
+    url = book.repository_url(ROOT)
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert url == cfg["repository"]["url"].rstrip("/")
+    assert cfg["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert cfg["execute"]["execute_notebooks"] == "off"
+
+
+def test_project_root_errors_outside_repo(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        book.project_root(tmp_path)
+
+
+def test_setup_source_is_idempotent_code():
+    src = book.setup_source("https://github.com/a/b")
+    compile(src, "setup", "exec")
+    assert "--no-deps" in src and "find_spec" in src and "doctor" in src and "seed_everything" in src
+
+
+def test_badge_and_glue():
+    badge = book.colab_badge("https://github.com/a/b", "notebooks/x.ipynb")
+    assert "colab.research.google.com/github/a/b/blob/main/notebooks/x.ipynb" in badge
+    book.glue("unit_test_value", 1.5)  # must not raise with or without myst-nb
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 4
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_conventions(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = nb["cells"]
+    first = "".join(cells[0]["source"])
+    assert cells[0]["cell_type"] == "markdown" and first.startswith("# "), "title first"
+    url = book.repository_url(ROOT)
+    assert book.colab_badge(url, f"notebooks/{path.name}") in first, "badge stamped from _config.yml"
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert "".join(code[0]["source"]) == book.setup_source(url), "setup cell stamped from _config.yml"
+    counts = [c["execution_count"] for c in code]
+    assert all(n is not None for n in counts), "every code cell executed"
+    assert counts == sorted(counts) and counts[0] == 1, "executed top to bottom in one run"
+    for c in code:
+        for out in c.get("outputs", []):
+            assert out["output_type"] != "error", "no error outputs"
+            text = "".join(out.get("text", ""))
+            assert "QUICK (SHIFTLAB_QUICK=1" not in text, "committed in full mode"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_every_notebook_is_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for path in NOTEBOOKS:
+        assert f"notebooks/{path.stem}" in toc

@@ -1,0 +1,60 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from shiftlab import config
+
+
+def test_quick_mode_is_on_under_tests():
+    assert config.is_quick() is True
+
+
+@pytest.mark.parametrize("raw,expected", [("1", True), ("true", True), ("ON", True), ("0", False), ("", False), ("no", False)])
+def test_is_quick_parses(monkeypatch, raw, expected):
+    monkeypatch.setenv("SHIFTLAB_QUICK", raw)
+    assert config.is_quick() is expected
+    assert config.quick_or_full("q", "f") == ("q" if expected else "f")
+
+
+def test_is_quick_rejects_typos(monkeypatch):
+    monkeypatch.setenv("SHIFTLAB_QUICK", "quik")
+    with pytest.raises(ValueError, match="SHIFTLAB_QUICK"):
+        config.is_quick()
+
+
+def test_seed_everything_reproduces_all_generators():
+    config.seed_everything(123)
+    a = (random.random(), np.random.rand(), torch.rand(3))
+    config.seed_everything(123)
+    b = (random.random(), np.random.rand(), torch.rand(3))
+    assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
+    config.seed_everything(124)
+    assert not torch.equal(torch.rand(3), b[2])
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_seed_everything_rejects_bad_seeds(bad):
+    with pytest.raises(ValueError):
+        config.seed_everything(bad)
+
+
+def test_data_root(monkeypatch, tmp_path):
+    monkeypatch.delenv("SHIFTLAB_DATA", raising=False)
+    assert config.data_root() is None
+    monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
+    assert config.data_root() == tmp_path.resolve()
+    monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path / "nope"))
+    with pytest.raises(FileNotFoundError, match="SHIFTLAB_DATA"):
+        config.data_root()
+
+
+def test_cache_dir_is_created(monkeypatch, tmp_path):
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "c"))
+    assert config.cache_dir() == tmp_path / "c"
+    assert (tmp_path / "c").is_dir()
+
+
+def test_not_in_colab():
+    assert config.in_colab() is False

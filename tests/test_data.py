@@ -1,0 +1,99 @@
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from shiftlab import data
+
+SHARED = Path(os.environ.get("SHIFTLAB_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def _write_idx(path: Path, arr: np.ndarray) -> None:
+    code = {np.uint8: 0x08}[arr.dtype.type]
+    header = bytes([0, 0, code, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + arr.tobytes())
+
+
+@pytest.fixture
+def fake_mnist(tmp_path, monkeypatch):
+    """A tiny MNIST in a fake SHIFTLAB_DATA, with an empty cache and no downloads possible."""
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 7), ("test", 3)):
+        img, lbl = data.MNIST_FILES[split]
+        _write_idx(root / "mnist" / img, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        _write_idx(root / "mnist" / lbl, rng.integers(0, 10, n, dtype=np.uint8))
+    monkeypatch.setenv("SHIFTLAB_DATA", str(root))
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "cache"))
+
+    def no_download(target):
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(data, "_download_with_torchvision", no_download)
+    return root
+
+
+def test_read_idx_roundtrip(tmp_path):
+    arr = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    _write_idx(tmp_path / "a.gz", arr)
+    assert np.array_equal(data.read_idx(tmp_path / "a.gz"), arr)
+
+
+def test_read_idx_rejects_garbage(tmp_path):
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(ValueError, match="magic"):
+        data.read_idx(tmp_path / "bad")
+    good = bytes([0, 0, 8, 1]) + (5).to_bytes(4, "big") + b"abc"
+    (tmp_path / "short").write_bytes(good)
+    with pytest.raises(ValueError, match="does not match"):
+        data.read_idx(tmp_path / "short")
+
+
+def test_load_from_shiftlab_data(fake_mnist):
+    tr = data.load_mnist("train")
+    assert tr.images.shape == (7, 1, 28, 28) and tr.images.dtype == torch.float32
+    assert tr.labels.shape == (7,) and tr.labels.dtype == torch.long
+    assert 0.0 <= float(tr.images.min()) and float(tr.images.max()) <= 1.0
+    assert data.load_mnist("test", limit=2).images.shape == (2, 1, 28, 28)
+
+
+def test_cache_is_second_choice(fake_mnist, tmp_path, monkeypatch):
+    cache = tmp_path / "cache" / "mnist"
+    cache.mkdir(parents=True)
+    for name in data.MNIST_FILES["test"]:
+        (cache / name).write_bytes((fake_mnist / "mnist" / name).read_bytes())
+    monkeypatch.delenv("SHIFTLAB_DATA")
+    assert data.load_mnist("test").images.shape == (3, 1, 28, 28)
+
+
+def test_missing_files_error_says_what_and_where(fake_mnist):
+    (fake_mnist / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(FileNotFoundError) as err:
+        data.load_mnist("test")
+    msg = str(err.value)
+    assert "t10k-labels-idx1-ubyte.gz" in msg and "SHIFTLAB_DATA" in msg
+    assert str(fake_mnist / "mnist") in msg and "offline" in msg
+    assert "t10k-images" not in msg.split("\n")[0]
+
+
+def test_bad_arguments(fake_mnist):
+    with pytest.raises(ValueError):
+        data.load_mnist("valid")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        data.load_mnist("train", limit=0)
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="course data folder not present")
+def test_real_mnist_offline(monkeypatch):
+    monkeypatch.setenv("SHIFTLAB_DATA", str(SHARED))
+    monkeypatch.setattr(data, "_download_with_torchvision", lambda t: (_ for _ in ()).throw(ConnectionError()))
+    tr = data.load_mnist("train")
+    te = data.load_mnist("test")
+    assert tr.images.shape == (60000, 1, 28, 28) and te.images.shape == (10000, 1, 28, 28)
+    assert tr.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert torch.bincount(te.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

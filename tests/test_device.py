@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from shiftlab import device
+
+
+def test_get_device_auto_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "_mps_available", lambda: False)
+    assert device.get_device() == torch.device("cpu")
+    assert device.get_device("auto") == torch.device("cpu")
+    monkeypatch.setattr(device, "_mps_available", lambda: True)
+    assert device.get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert device.get_device() == torch.device("cuda")
+
+
+def test_get_device_explicit_cpu():
+    assert device.get_device("cpu") == torch.device("cpu")
+
+
+def test_get_device_errors(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        device.get_device("cuda")
+    with pytest.raises(ValueError):
+        device.get_device("gpu please")
+
+
+def test_doctor_reports(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "_mps_available", lambda: False)
+    rep = device.doctor()
+    out = capsys.readouterr().out
+    assert rep.device == "cpu" and rep.quick is True and rep.colab is False
+    assert rep.torch_version == torch.__version__
+    assert rep.data_root == str(tmp_path.resolve())
+    assert rep.cpu_threads >= 1
+    assert "QUICK" in out and "Runtime > Change runtime type" in out
+    assert str(tmp_path.resolve()) in out
+
+
+def test_doctor_warns_about_full_mode_on_cpu(monkeypatch, capsys):
+    monkeypatch.setenv("SHIFTLAB_QUICK", "0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "_mps_available", lambda: False)
+    rep = device.doctor(show=False)
+    assert capsys.readouterr().out == ""
+    assert any("FULL mode" in a for a in rep.advice)

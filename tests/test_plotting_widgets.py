@@ -1,0 +1,65 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from shiftlab import plotting, widgets  # noqa: E402
+from shiftlab.equivariance import make_conv  # noqa: E402
+
+
+def test_show_image_and_values_set_titles_and_labels():
+    fig, (a, b) = plt.subplots(1, 2)
+    plotting.show_image(a, torch.rand(5, 5), "t", colorbar="u")
+    plotting.show_values(b, torch.rand(3), "v", highlight=torch.tensor([True, False, True]).numpy())
+    assert a.get_title() == "t" and a.get_xlabel() == "x (pixels)" and b.get_title() == "v"
+    with pytest.raises(ValueError):
+        plotting.show_image(a, torch.rand(2, 3, 4), "bad")
+    with pytest.raises(ValueError):
+        plotting.image_row([torch.rand(3, 3)], ["a", "b"], "s")
+    plt.close("all")
+
+
+def test_image_row():
+    fig = plotting.image_row([torch.rand(4, 4), torch.rand(4, 4)], ["a", "b"], "both")
+    assert len(fig.axes) == 2 and fig._suptitle.get_text() == "both"
+    plt.close(fig)
+
+
+def test_plots_and_explorers_draw_a_static_figure():
+    img = torch.rand(16, 16)
+    fig = widgets.plot_equivariance(img, make_conv(), 2, 1)
+    assert len(fig.axes) == 8  # 4 panels + 4 colour bars
+    assert "change" in widgets.plot_pooling(0, 1)._suptitle.get_text()
+    plt.close("all")
+    w = widgets.pooling_explorer()
+    assert plt.get_fignums(), "the static figure must be drawn before the widget"
+    static = plt.figure(plt.get_fignums()[0])
+    assert "(0, 1)" in static._suptitle.get_text()
+    assert w is not None and w.children[0].description == "dx (px)"
+    w2 = widgets.equivariance_explorer(img, make_conv(), max_shift=4)
+    assert w2.children[1].max == 4
+    plt.close("all")
+
+
+def test_shift_heatmap_places_values_at_their_shifts():
+    from shiftlab.shifts import shift_grid
+
+    g = shift_grid(1)
+    vals = torch.arange(9, dtype=torch.float32)
+    fig, ax = plt.subplots()
+    plotting.shift_heatmap(ax, vals, g, "t", "acc")
+    grid = ax.images[0].get_array()
+    assert grid[0, 2] == 2.0 and grid[2, 0] == 6.0  # (dx=1, dy=-1) and (dx=-1, dy=1)
+    assert ax.get_xlabel().startswith("dx")
+    with pytest.raises(ValueError):
+        plotting.shift_heatmap(ax, vals[:3], g, "t", "acc")
+    plt.close(fig)
+
+
+def test_markdown_table():
+    md = plotting.markdown_table([[1, "a"], [2, "b"]], ["n", "s"])
+    assert md.data.splitlines()[0] == "| n | s |" and "| 2 | b |" in md.data
+    with pytest.raises(ValueError):
+        plotting.markdown_table([[1]], ["n", "s"])
