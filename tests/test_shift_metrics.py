@@ -1,0 +1,192 @@
+"""Shift metrics: exact values on hand-made predictions, and models with known behaviour
+(a globally pooled model is exactly invariant under the embed protocol and on periodic photos)."""
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+matplotlib.use("Agg")
+
+from shiftlab import shift_metrics as S  # noqa: E402
+from shiftlab.imagenet import ImageNetModel  # noqa: E402
+from shiftlab.photos import PhotoSet  # noqa: E402
+
+SIZE = 56  # network input of the toy models; Zhang crops come from 64 x 64 (offsets 0..7)
+
+
+def toy_model(kind: str) -> ImageNetModel:
+    torch.manual_seed(0)
+    if kind == "gap":  # global average pooling, then a linear layer: sees no position at all
+        net = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 1000))
+        with torch.no_grad():
+            net[2].weight.mul_(40)
+    else:  # reads a coarse 4x4 layout of the image: sensitive to where things are
+        net = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(48, 1000))
+        with torch.no_grad():
+            net[2].weight.mul_(200)
+    return ImageNetModel(name=f"toy_{kind}", model=net.eval(), normalize=lambda x: x - 0.5, reason="test",
+                         source="test", input_size=SIZE, resize_size=64, description=kind)
+
+
+def photo_set(images, labels=None) -> PhotoSet:
+    labels = labels if labels is not None else list(range(len(images)))
+    return PhotoSet(list(images), torch.tensor(labels), [f"p{i}.png" for i in range(len(images))], Path("."),
+                    [f"class {i}, synonym" for i in range(1000)])
+
+
+def random_photos(n=3, h=60, w=70):
+    g = torch.Generator().manual_seed(1)
+    return photo_set([torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8) for _ in range(n)])
+
+
+def periodic_photos(n=3):
+    """64 x 64 photos tiled from an 8 x 8 patch: every 56 px window holds 7 x 7 whole periods."""
+    g = torch.Generator().manual_seed(2)
+    return photo_set([torch.randint(0, 256, (3, 8, 8), generator=g, dtype=torch.uint8).repeat(1, 8, 8)
+                      for _ in range(n)])
+
+
+def test_pair_metrics_exact():
+    top1 = np.array([[1, 1, 2, 2], [3, 3, 3, 3]])
+    assert S.p_top1_change(top1) == pytest.approx(1 / 6)
+    p_top1 = np.array([[0.5, 0.6, 0.7]])
+    p_next = np.array([[0.4, 0.2]])
+    assert S.mean_absolute_change(p_top1, p_next) == pytest.approx((0.1 + 0.4) / 2)
+    correct = np.array([[True, True, False], [True, True, True]])
+    assert S.flip_rate(correct) == pytest.approx(1 / 4)
+    assert S.jaggedness(correct) == pytest.approx(1 / 2)
+    assert S.consistency(np.array([[1, 1, 2], [5, 5, 5]])) == pytest.approx(100 * (1 / 3 + 1) / 2)
+    order = S.barcode_order(np.array([[0.1, 0.1], [0.9, 0.8], [0.5, 0.5]]))
+    assert order.tolist() == [1, 2, 0]
+    with pytest.raises(ValueError):
+        S.p_top1_change(np.array([1, 2]))
+    with pytest.raises(ValueError):
+        S.mean_absolute_change(p_top1, np.array([[0.4]]))
+    with pytest.raises(ValueError):
+        S.consistency(np.array([[1], [2]]))
+
+
+def test_sequence_statistics():
+    probs = torch.zeros(3, 10)
+    probs[0, 2], probs[0, 4] = 0.7, 0.3
+    probs[1, 4], probs[1, 2] = 0.6, 0.4
+    probs[2, 4] = 1.0
+    st = S.sequence_statistics(probs, label=2)
+    assert st["top1"].tolist() == [2, 4, 4]
+    assert np.allclose(st["p_true"], [0.7, 0.4, 0.0])
+    assert np.allclose(st["p_top1"], [0.7, 0.6, 1.0])
+    assert np.allclose(st["p_next"], [0.4, 1.0])  # frame 1's p of class 2, frame 2's p of class 4
+    assert st["top5_correct"].tolist() == [True, True, False]  # class 2 ties with zeros in frame 2
+    with pytest.raises(ValueError):
+        S.sequence_statistics(probs, label=10)
+
+
+def test_invariant_model_never_changes_under_embed():
+    photos = random_photos()
+    seq = S.measure_sequences(toy_model("gap"), photos, "embed", n_steps=9, max_shift=8, embed_size=40,
+                              progress=False)
+    assert seq["top1"].shape == (3, 9) and seq["p_next"].shape == (3, 8)
+    assert S.p_top1_change(seq["top1"]) == 0.0
+    assert S.mean_absolute_change(seq["p_top1"], seq["p_next"]) < 1e-5
+    pos = S.measure_sequences(toy_model("layout"), photos, "embed", n_steps=9, max_shift=8, embed_size=40,
+                              progress=False)
+    assert S.p_top1_change(pos["top1"]) > 0.0  # the metric can fail
+
+
+def test_invariant_model_is_fully_consistent():
+    photos = periodic_photos()
+    cons = S.measure_consistency(toy_model("gap"), photos, n_crops=6, seed=0, progress=False)
+    assert cons["top1"].shape == (3, 6) and cons["offsets"].max() <= 7
+    assert S.consistency(cons["top1"]) == 100.0
+    pos = S.measure_consistency(toy_model("layout"), random_photos(h=64, w=64), n_crops=6, progress=False)
+    assert S.consistency(pos["top1"]) < 100.0
+
+
+def test_scales_and_resize():
+    photos = random_photos(2)
+    sc = S.measure_scales(toy_model("gap"), photos, sizes=(56, 28), progress=False)
+    assert sc["top1_correct"].shape == (2, 2) and sc["sizes"].tolist() == [56, 28]
+    with pytest.raises(ValueError):
+        S.measure_scales(toy_model("gap"), photos, sizes=(57,), progress=False)
+    rz = S.measure_resize_routines(toy_model("gap"), photos, progress=False)
+    assert rz["top5_pil"].shape == (2, 5) and rz["pixel_diff"].shape == (2,)
+
+
+def test_measurement_errors():
+    with pytest.raises(TypeError):
+        S.measure_sequences(nn.Identity(), random_photos(), "crop")
+    with pytest.raises(ValueError):
+        S.measure_sequences(toy_model("gap"), random_photos(), "spin")
+    with pytest.raises(ValueError):
+        S.measure_consistency(toy_model("gap"), random_photos(), n_crops=1)
+
+
+def test_cache_roundtrip_and_corruption(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"a": np.arange(3)}
+
+    cfg = {"x": 1}
+    out = S.load_or_compute_arrays("demo", cfg, compute, folder=tmp_path)
+    again = S.load_or_compute_arrays("demo", cfg, compute, folder=tmp_path)
+    assert len(calls) == 1 and np.array_equal(out["a"], again["a"])
+    S.load_or_compute_arrays("demo", {"x": 2}, compute, folder=tmp_path)
+    assert len(calls) == 2  # another configuration, another file
+    for path in tmp_path.glob("demo-*.npz"):  # damage every stored file
+        raw = bytearray(path.read_bytes())
+        raw[-5] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    with pytest.warns(RuntimeWarning, match="unusable"):
+        fresh = S.load_or_compute_arrays("demo", cfg, compute, folder=tmp_path)
+    assert len(calls) == 3 and np.array_equal(fresh["a"], np.arange(3))  # recomputed, not used
+    assert np.array_equal(S.load_or_compute_arrays("demo", cfg, compute, folder=tmp_path)["a"], np.arange(3))
+    assert len(calls) == 3  # and the repaired file is used again
+    with pytest.raises(ValueError):
+        S.load_or_compute_arrays("bad name", cfg, compute, folder=tmp_path)
+
+
+@pytest.fixture
+def study(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path))
+    cfg = S.StudyConfig(n_steps=5, max_shift=4, embed_size=40, n_crops=3, sizes=(56, 28))
+    return S.run_shift_study(toy_model("layout"), random_photos(2, 64, 80), cfg, progress=False)
+
+
+def test_run_shift_study_caches(study, monkeypatch):
+    nums = study.numbers()
+    for key in ("p_change_crop", "mac_embed", "jaggedness_inpaint", "consistency", "scale_top1_28",
+                "resize_top5_set_differs"):
+        assert key in nums
+    assert 0 <= nums["p_change_crop"] <= 1 and 0 <= nums["consistency"] <= 100
+
+    def boom(*a, **k):
+        raise AssertionError("should have come from the cache")
+
+    monkeypatch.setattr(S, "measure_sequences", boom)
+    monkeypatch.setattr(S, "measure_consistency", boom)
+    again = S.run_shift_study(toy_model("layout"), random_photos(2, 64, 80), study.config, progress=False)
+    assert again.numbers() == nums
+    with pytest.raises(AssertionError):  # a different model is not served from the cache
+        S.run_shift_study(toy_model("gap"), random_photos(2, 64, 80), study.config, progress=False)
+
+
+def test_table_and_figures(study):
+    md = S.comparison_markdown(study)
+    assert "0.062" in md and "89.2" in md and "toy_layout, 2 photos" in md and "8 pairs" in md
+    photos = random_photos(2, 64, 80)
+    figs = [S.plot_sequence_curves(study, "crop", n=2), S.plot_barcodes(study), S.plot_pair_metrics(study),
+            S.plot_consistency(study), S.plot_scale_curve(study),
+            S.plot_resize_example(study, photos, input_size=SIZE)[0],
+            S.plot_protocol_frames(photos.images[0], shifts=(-2, 0, 2), max_shift=4, embed_size=40, out_size=SIZE)]
+    for fig in figs:
+        axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+        assert any(ax.get_title() for ax in axes) and all(ax.get_xlabel() for ax in axes)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
