@@ -13,6 +13,19 @@ One small module per idea:
 ``shiftlab.global_pool``  global pooling: exact invariance and how a stride breaks it
 ``shiftlab.plotting``     figure helpers; ``shiftlab.widgets``: interactive views
 ``shiftlab.book``         glue, repository URL, notebook tools
+``shiftlab.models``       the MNIST models A, B, C; ``augment``: batched random shifts
+``shiftlab.train``        the on-device trainer and its verified load-or-train cache
+``shiftlab.evaluate``     accuracy over shift grids, the article's columns, sensitivity maps
+``shiftlab.experiments``  the six MNIST configurations x seeds (``reproduce mnist``)
+``shiftlab.bench``        trainer vs textbook loop; ``imagenet_bench``: batched shifts
+``shiftlab.imagenet``     pretrained ImageNet models (online) and the offline MobileNetV2
+``shiftlab.photos``       ImageNet validation photos and labels
+``shiftlab.protocols``    crop / embed / inpaint shift protocols, Zhang crops, rescaling
+``shiftlab.shift_metrics`` P(top-1 change), MAC, consistency, barcodes, scale, resize
+``shiftlab.aliasing``     aliasing and shiftability demos in 1-D and 2-D
+``shiftlab.antialias``    binomial filters, BlurPool, anti-aliased variants of model C
+``shiftlab.aps``          adaptive polyphase sampling
+``shiftlab.probe``        subsampling factor by probing; per-layer non-shiftability
 ========================  ====================================================
 """
 
@@ -21,6 +34,11 @@ from .config import cache_dir, data_root, in_colab, is_quick, quick_or_full, see
 from .data import MnistSplit, load_mnist
 from .device import DoctorReport, doctor, get_device
 from .equivariance import equivariance_error, invariance_error, make_conv
+from .experiments import MnistSettings, run_mnist
+from .imagenet import load_imagenet_model
+from .models import make_model
+from .photos import load_photos
+from .train import TrainConfig, load_or_train, train_model
 from .shifts import shift_grid, translate, translate_grid
 
 __version__ = "0.1.0"
@@ -42,6 +60,14 @@ __all__ = [
     "equivariance_error",
     "invariance_error",
     "make_conv",
+    "MnistSettings",
+    "run_mnist",
+    "load_imagenet_model",
+    "make_model",
+    "load_photos",
+    "TrainConfig",
+    "load_or_train",
+    "train_model",
     "shift_grid",
     "translate",
     "translate_grid",

@@ -14,7 +14,7 @@ from .plotting import show_image, show_values
 from .pooling import l_shape_example
 from .shifts import translate
 
-__all__ = ["plot_equivariance", "equivariance_explorer", "plot_pooling", "pooling_explorer"]
+__all__ = ["slider_view", "plot_equivariance", "equivariance_explorer", "plot_pooling", "pooling_explorer"]
 
 
 @torch.no_grad()
@@ -37,18 +37,37 @@ def plot_equivariance(image: torch.Tensor, conv: Callable[[torch.Tensor], torch.
     return fig
 
 
-def _interact(draw: Callable[..., Figure], **sliders: Any) -> Any:
+def slider_view(draw: Callable[..., Figure], **sliders: dict[str, Any]) -> Any:
+    """Integer sliders above an output area that redraws ``draw(**values)`` when a slider moves.
+
+    Nothing is drawn at creation: callers draw the static figure of the default state first,
+    which is what the rendered book shows. (Drawing inside ``ipywidgets.interactive`` at
+    creation time made headless notebook execution hang now and then.)
+
+    Args:
+        draw: makes a figure from the slider values (keyword arguments named like the sliders).
+        sliders: for each argument, ``ipywidgets.IntSlider`` settings (value, min, max, description).
+
+    Returns:
+        ``VBox([HBox(sliders), Output])``, or None (with a note) when ipywidgets is missing.
+    """
     try:
         import ipywidgets as w
     except ImportError:  # pragma: no cover - ipywidgets is a requirement
         print("ipywidgets is not installed: only the static figure above is available.")
         return None
+    controls = {k: w.IntSlider(**v, continuous_update=False) for k, v in sliders.items()}
+    out = w.Output()
 
-    def show(**kw: Any) -> None:
-        draw(**kw)
-        plt.show()
+    def redraw(_: Any = None) -> None:
+        with out:
+            out.clear_output(wait=True)
+            draw(**{k: c.value for k, c in controls.items()})
+            plt.show()
 
-    return w.interactive(show, **{k: w.IntSlider(**v, continuous_update=False) for k, v in sliders.items()})
+    for c in controls.values():
+        c.observe(redraw, names="value")
+    return w.VBox([w.HBox(list(controls.values())), out])
 
 
 def equivariance_explorer(image: torch.Tensor, conv: Callable[[torch.Tensor], torch.Tensor],
@@ -56,7 +75,7 @@ def equivariance_explorer(image: torch.Tensor, conv: Callable[[torch.Tensor], to
     """Static figure at (dx, dy), then sliders for dx and dy (returns the widget)."""
     plot_equivariance(image, conv, dx, dy)
     plt.show()
-    return _interact(
+    return slider_view(
         lambda dx, dy: plot_equivariance(image, conv, dx, dy),
         dx=dict(value=dx, min=-max_shift, max=max_shift, description="dx (px)"),
         dy=dict(value=dy, min=-max_shift, max=max_shift, description="dy (px)"),
@@ -86,7 +105,7 @@ def pooling_explorer(dx: int = 0, dy: int = 1) -> Any:
     """Static figure of the "ㄱ" toy at (dx, dy), then sliders (returns the widget)."""
     plot_pooling(dx, dy)
     plt.show()
-    return _interact(
+    return slider_view(
         plot_pooling,
         dx=dict(value=dx, min=0, max=3, description="dx (px)"),
         dy=dict(value=dy, min=0, max=3, description="dy (px)"),

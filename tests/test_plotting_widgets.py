@@ -37,9 +37,20 @@ def test_plots_and_explorers_draw_a_static_figure():
     assert plt.get_fignums(), "the static figure must be drawn before the widget"
     static = plt.figure(plt.get_fignums()[0])
     assert "(0, 1)" in static._suptitle.get_text()
-    assert w is not None and w.children[0].description == "dx (px)"
+    sliders = w.children[0].children
+    assert [s.description for s in sliders] == ["dx (px)", "dy (px)"] and sliders[1].value == 1
     w2 = widgets.equivariance_explorer(img, make_conv(), max_shift=4)
-    assert w2.children[1].max == 4
+    assert w2.children[0].children[1].max == 4
+
+
+def test_slider_view_redraws_on_change():
+    calls = []
+    view = widgets.slider_view(lambda a, b: calls.append((a, b)) or plt.figure(),
+                               a=dict(value=1, min=0, max=3), b=dict(value=2, min=0, max=3))
+    assert calls == []  # nothing drawn at creation: the caller draws the static figure
+    view.children[0].children[0].value = 3
+    assert calls == [(3, 2)]
+    plt.close("all")
     plt.close("all")
 
 

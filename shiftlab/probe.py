@@ -1,0 +1,603 @@
+"""Probing a network: its subsampling factor, and how non-shiftable each layer is.
+
+**Subsampling factor by probing.** Every layer of a CNN maps an input side ``H`` to an output side
+``floor((H + a) / s) + b`` for integers ``a, b`` and its *cumulative stride* ``s`` (a composition of
+such floor-affine maps is again one, with the strides multiplied). So as ``H`` grows by one pixel
+at a time, the layer's output side grows by one every ``s`` pixels: the staircase has steps of width
+exactly ``s``. :func:`probe_strides` feeds square inputs of consecutive sizes, records every
+layer's output size with forward hooks, and finds the ``s`` whose staircase fits (layers that
+refuse some sizes, like adaptive polyphase sampling with odd sizes, are fitted on the sizes they
+accept) -- nothing is typed in
+and nothing is read from ``stride`` attributes, so branches, ``ceil_mode`` and "SAME" padding
+hooks are all handled. By default the probe runs on PyTorch's ``meta`` device (shapes only, no
+arithmetic), so even VGG16 costs milliseconds per size. The *subsampling factor* of the network is
+the cumulative stride of its last spatial layer; layers whose size does not change with ``H``
+(adaptive pooling) are global and have no stride. A head that accepts only one input size
+(flatten + fully connected, as in the MNIST models) simply fails for the other sizes; the layers
+before it have been recorded by then.
+
+Only shifts that are multiples of ``s`` in both directions move the last feature map by whole
+samples; those are the ``1 / s^2`` of all shifts for which the sampling theorem still lets global
+pooling be exactly invariant.
+
+**Per-layer non-shiftability** (Azulay & Weiss 2019, their Fig. 8). For randomly chosen feature
+maps, follow the global sum ``g(t)`` of the map as the input shifts by ``t = 0, 1, ..., T - 1``
+pixels; call the map *non-shiftable* when ``max_t g - min_t g > 0.2 |mean_t g|``. For a shiftable
+representation (e.g. stride 1, circular, or properly low-passed) the global sum does not move.
+:func:`nonshiftability` reports the fraction of non-shiftable (image, map) pairs per layer.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "LayerStride",
+    "StrideProbe",
+    "probe_strides",
+    "subsampling_factor",
+    "guaranteed_fraction",
+    "leaf_modules",
+    "capture_maps",
+    "Nonshiftability",
+    "nonshiftability",
+    "FactorRow",
+    "architecture_factors",
+    "factors_markdown",
+    "feature_layers",
+    "activation_layers",
+    "mnist_nonshiftability",
+    "imagenet_nonshiftability",
+]
+
+
+@dataclass
+class LayerStride:
+    """One layer's probed geometry.
+
+    Attributes:
+        name: the module's qualified name.
+        kind: the module's class name.
+        out_size: output side for the reference input size.
+        stride: cumulative stride from the input (None: output size independent of the input
+            size, e.g. adaptive pooling, or not enough steps seen).
+        depth: order of first call in the forward pass.
+    """
+
+    name: str
+    kind: str
+    out_size: int
+    stride: int | None
+    depth: int
+
+
+@dataclass
+class StrideProbe:
+    """All spatial layers of a probed network, in forward order."""
+
+    layers: list[LayerStride]
+    input_size: int
+    sizes: tuple[int, int]
+
+    @property
+    def factor(self) -> int:
+        """The subsampling factor: cumulative stride of the last layer that has one."""
+        strided = [layer.stride for layer in self.layers if layer.stride is not None]
+        if not strided:
+            raise ValueError("no layer with a spatial output depends on the input size")
+        return int(strided[-1])
+
+    @property
+    def stride_changes(self) -> list[LayerStride]:
+        """The layers at which the cumulative stride first exceeds every earlier one (the
+        downsampling layers; side branches that catch up later are not repeated)."""
+        out, prev = [], 1
+        for layer in self.layers:
+            if layer.stride is not None and layer.stride > prev:
+                out.append(layer)
+                prev = layer.stride
+        return out
+
+
+def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``(name, module)`` for every module without children."""
+    return [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
+
+
+def _hooked_sizes(model: nn.Module, modules: list[tuple[str, nn.Module]], x: torch.Tensor) -> dict[str, tuple[int, int]]:
+    seen: dict[str, tuple[int, int]] = {}
+    order: dict[str, int] = {}
+    hooks = []
+    for name, mod in modules:
+        def hook(_m: nn.Module, _i: tuple, out: object, name: str = name) -> None:
+            if name not in seen and isinstance(out, torch.Tensor) and out.ndim == 4:
+                seen[name] = (int(out.shape[-2]), len(order))
+                order[name] = len(order)
+        hooks.append(mod.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            model(x)
+    except (RuntimeError, ValueError):
+        # a fully connected head accepts one input size only; the layers before it are recorded
+        if not seen:
+            raise
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+def _fit_stride(hs: np.ndarray, outs: np.ndarray) -> int:
+    """The cumulative stride ``s`` such that ``out = floor((H + c) / s) + b`` fits every probed pair.
+
+    Works on consecutive sizes and on subsets (layers that accept only some sizes, e.g. APS with
+    even sizes). Needs at least two steps of the staircase."""
+    order = np.argsort(hs)
+    hs, outs = hs[order], outs[order]
+    steps = int(outs[-1] - outs[0])
+    if steps < 2:
+        raise ValueError(f"only {steps} step(s) of the size staircase seen between input sizes {hs[0]} and {hs[-1]}: "
+                         "the stride is larger than (span - 1) / 2; probe with a larger span")
+    if np.any(np.diff(outs) < 0):
+        raise RuntimeError(f"output sizes decrease as the input grows: {outs.tolist()}")
+    for stride in range(1, int(hs[-1] - hs[0]) + 1):
+        for c in range(stride):
+            if np.ptp(outs - np.floor_divide(hs + c, stride)) == 0:
+                return stride
+    raise RuntimeError(f"output sizes {outs.tolist()} for inputs {hs.tolist()} fit no floor-affine staircase")
+
+
+def probe_strides(model: nn.Module, input_size: int = 224, in_channels: int = 3, span: int = 65,
+                  device: str | torch.device = "meta", modules: Sequence[tuple[str, nn.Module]] | None = None,
+                  batch: int = 1) -> StrideProbe:
+    """Probe every leaf layer's cumulative stride (see the module docstring).
+
+    Args:
+        model: any network taking ``[N, in_channels, H, H]``.
+        input_size: the first (reference) input side.
+        in_channels: input channels.
+        span: how many consecutive sizes ``input_size .. input_size + span - 1`` are fed; a stride
+            is found when at least two steps of the staircase are seen, so ``span`` finds strides
+            up to ``(span - 1) // 2`` (65: up to 32). A layer whose size stays constant over the
+            span is checked once more at twice the size; if it changes there, the stride is
+            too large for the span and a ``ValueError`` says so.
+        device: ``"meta"`` (default; a deep copy of the model is moved there, shapes only) or a
+            real device (the model is run as is, in eval mode, with random inputs).
+        modules: which modules to watch (default: :func:`leaf_modules`).
+        batch: images per probe input.
+
+    Returns:
+        A :class:`StrideProbe`; ``probe.factor`` is the subsampling factor.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if input_size < 1 or span < 3 or in_channels < 1 or batch < 1:
+        raise ValueError("input_size, in_channels, batch must be positive and span at least 3")
+    dev = torch.device(device)
+    if dev.type == "meta":
+        net = copy.deepcopy(model).to("meta") if _on_real_device(model) else model
+    else:
+        net = model
+    was_training = net.training
+    net.eval()
+    mods = list(modules) if modules is not None else leaf_modules(net)
+    if modules is not None and net is not model:
+        names = {n for n, _ in modules}
+        mods = [(n, m) for n, m in net.named_modules() if n in names]
+    records: dict[str, dict[int, int]] = {}
+    depth: dict[str, int] = {}
+    far: dict[str, tuple[int, int]] = {}
+    big = 0
+    kinds = {n: type(m).__name__ for n, m in mods}
+    sizes = range(input_size, input_size + span)
+    try:
+        for h in sizes:
+            x = torch.zeros(batch, in_channels, h, h, device=dev) if dev.type == "meta" else \
+                torch.rand(batch, in_channels, h, h, device=dev)
+            try:
+                got = _hooked_sizes(net, mods, x)
+            except (RuntimeError, ValueError):
+                if h == input_size:
+                    raise
+                continue  # a size this network refuses altogether
+            for name, (side, order) in got.items():
+                records.setdefault(name, {})[h] = side
+                depth.setdefault(name, order)
+        const = [n for n, seq in records.items() if len(set(seq.values())) == 1]
+        if const:
+            big = 2 * input_size + 1
+            x = torch.zeros(batch, in_channels, big, big, device=dev) if dev.type == "meta" else \
+                torch.rand(batch, in_channels, big, big, device=dev)
+            try:
+                far = _hooked_sizes(net, mods, x)
+            except (RuntimeError, ValueError):
+                far = {}
+    finally:
+        net.train(was_training)
+    layers = []
+    for name in sorted(records, key=lambda n: depth[n]):
+        if input_size not in records[name] or len(records[name]) < 3:
+            continue
+        hs = np.asarray(sorted(records[name]))
+        seq = np.asarray([records[name][h] for h in hs])
+        if np.all(seq == seq[0]):
+            if name in far and far[name][0] != seq[0]:
+                raise ValueError(f"layer {name!r} keeps its size over {span} input sizes but not at {big}: its "
+                                 f"stride exceeds {(span - 1) // 2}; probe with a larger span")
+            stride = None
+        else:
+            stride = _fit_stride(hs, seq)
+        layers.append(LayerStride(name, kinds.get(name, "?"), int(seq[0]), stride, depth[name]))
+    return StrideProbe(layers, input_size, (sizes[0], sizes[-1]))
+
+
+def _on_real_device(model: nn.Module) -> bool:
+    return any(t.device.type != "meta" for t in list(model.parameters()) + list(model.buffers()))
+
+
+def subsampling_factor(model: nn.Module, input_size: int = 224, in_channels: int = 3, **kwargs: object) -> int:
+    """The probed subsampling factor of ``model`` (see :func:`probe_strides`)."""
+    return probe_strides(model, input_size, in_channels, **kwargs).factor  # type: ignore[arg-type]
+
+
+def guaranteed_fraction(factor: int) -> float:
+    """``1 / s^2``: the fraction of 2-D integer shifts that are multiples of ``s`` in both directions."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        raise ValueError(f"factor must be a positive int, got {factor!r}")
+    return 1.0 / float(factor) ** 2
+
+
+# --------------------------------------------------------------------------- non-shiftability
+@torch.no_grad()
+def capture_maps(model: nn.Module, x: torch.Tensor, modules: Sequence[tuple[str, nn.Module]],
+                 reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """Run ``model(x)`` and return each watched module's output (first call), optionally reduced
+    by ``reduce`` (e.g. the global sum) to save memory."""
+    out: dict[str, torch.Tensor] = {}
+    hooks = []
+    for name, mod in modules:
+        def hook(_m: nn.Module, _i: tuple, o: object, name: str = name) -> None:
+            if name not in out and isinstance(o, torch.Tensor):
+                out[name] = (reduce(o) if reduce is not None else o).detach()
+        hooks.append(mod.register_forward_hook(hook))
+    try:
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    missing = [n for n, _ in modules if n not in out]
+    if missing:
+        raise ValueError(f"these modules were not called in the forward pass: {missing}")
+    return out
+
+
+@dataclass
+class Nonshiftability:
+    """Per-layer non-shiftability.
+
+    Attributes:
+        layers: the watched layers' names, in depth order.
+        fraction: ``[L]`` fraction of sampled (image, map) pairs whose global sum varies by more
+            than ``threshold`` times its mean along the shifts.
+        change: ``[L, N, K]`` the relative variation ``(max - min) / |mean|`` of each sampled map
+            (NaN for maps that are zero for every shift, and as padding when a layer has fewer
+            than ``K`` sampled maps).
+        sums: ``[L, T, N, K]`` the global sums themselves (NaN padding likewise).
+        threshold: 0.2 in the paper's figure.
+        shifts: ``[T]`` the shifts (pixels) of the sequence.
+        channels: the sampled channel indices of each layer.
+        dead_fraction: ``[L]`` fraction of sampled maps that are zero at every shift (excluded
+            from ``fraction``).
+    """
+
+    layers: list[str]
+    fraction: np.ndarray
+    change: np.ndarray
+    sums: np.ndarray
+    threshold: float
+    shifts: np.ndarray
+    channels: list[np.ndarray] = field(default_factory=list)
+    dead_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def to_dict(self) -> dict:
+        return {"layers": self.layers, "fraction": self.fraction.tolist(), "change": self.change.tolist(),
+                "sums": self.sums.tolist(), "threshold": self.threshold, "shifts": self.shifts.tolist(),
+                "channels": [c.tolist() for c in self.channels], "dead_fraction": self.dead_fraction.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Nonshiftability:
+        return cls(list(d["layers"]), np.asarray(d["fraction"], dtype=np.float64),
+                   np.asarray(d["change"], dtype=np.float64), np.asarray(d["sums"], dtype=np.float64),
+                   float(d["threshold"]), np.asarray(d["shifts"]), [np.asarray(c) for c in d["channels"]],
+                   np.asarray(d["dead_fraction"], dtype=np.float64))
+
+
+@torch.no_grad()
+def nonshiftability(model: nn.Module, frames: torch.Tensor, modules: Sequence[tuple[str, nn.Module]],
+                    maps_per_layer: int | None = 16, threshold: float = 0.2, seed: int = 0,
+                    batch: int = 64, shifts: Sequence[int] | np.ndarray | None = None,
+                    progress: bool = False) -> Nonshiftability:
+    """Per-layer non-shiftability of ``model`` (see the module docstring).
+
+    Args:
+        model: the network (eval mode is set for the call).
+        frames: ``[T, N, C, H, W]``: ``N`` images, each at ``T`` consecutive shifts, already
+            normalised for the model.
+        modules: the layers to watch, ``(name, module)`` in depth order.
+        maps_per_layer: how many channels per layer are sampled at random (``seed``), the same
+            ones for every image; ``None`` = all channels.
+        threshold: relative variation above which a map counts as non-shiftable.
+        batch: frames per forward pass.
+        shifts: labels of the ``T`` shifts (for plots); default ``0 .. T-1``.
+    """
+    from tqdm.auto import tqdm
+
+    if frames.ndim != 5:
+        raise ValueError(f"frames must have shape [T, N, C, H, W], got {tuple(frames.shape)}")
+    if not modules:
+        raise ValueError("watch at least one module")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be positive, got {threshold!r}")
+    t, n = frames.shape[:2]
+    if t < 2:
+        raise ValueError("need at least two shifts")
+    dev = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    flat = frames.reshape(t * n, *frames.shape[2:])
+    chunks: dict[str, list[torch.Tensor]] = {name: [] for name, _ in modules}
+    for i in tqdm(range(0, t * n, batch), desc="non-shiftability", disable=not progress, leave=False):
+        got = capture_maps(model, flat[i : i + batch].to(dev), modules,
+                           reduce=lambda o: o.double().sum(dim=(-2, -1)).cpu())
+        for name in chunks:
+            chunks[name].append(got[name])
+    model.train(was_training)
+    gen = np.random.default_rng(seed)
+    per_layer = []
+    for name, _ in modules:
+        g = torch.cat(chunks[name]).reshape(t, n, -1).numpy()
+        k = g.shape[2] if maps_per_layer is None else min(maps_per_layer, g.shape[2])
+        ch = np.sort(gen.choice(g.shape[2], size=k, replace=False))
+        per_layer.append((g[:, :, ch], ch))
+    width = max(g.shape[2] for g, _ in per_layer)
+    sums = np.full((len(per_layer), t, n, width), np.nan)
+    change = np.full((len(per_layer), n, width), np.nan)
+    dead_frac, fraction, chosen = [], [], []
+    for li, (g, ch) in enumerate(per_layer):
+        mean = g.mean(axis=0)
+        spread = g.max(axis=0) - g.min(axis=0)
+        dead = np.all(g == 0, axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(dead, np.nan, spread / np.abs(mean))
+        valid = ~np.isnan(rel)
+        fraction.append(float((rel[valid] > threshold).mean()) if valid.any() else float("nan"))
+        dead_frac.append(float(dead.mean()))
+        sums[li, :, :, : g.shape[2]] = g
+        change[li, :, : g.shape[2]] = rel
+        chosen.append(ch)
+    lab = np.arange(t) if shifts is None else np.asarray(shifts)
+    return Nonshiftability([n_ for n_, _ in modules], np.asarray(fraction), change, sums, float(threshold), lab,
+                           chosen, np.asarray(dead_frac))
+
+
+# --------------------------------------------------------------------------- the chapter's zoo
+@dataclass
+class FactorRow:
+    """One network of :func:`architecture_factors`.
+
+    Attributes:
+        model, input_size: which network, probed at which input side.
+        factor: its subsampling factor (None when it could not be probed, see ``note``).
+        downsampling: ``(layer, cumulative stride)`` where the stride grows.
+        note: how the network was built (or why it was not probed).
+        strides: the cumulative stride of every spatial layer, in forward order.
+    """
+
+    model: str
+    input_size: int
+    factor: int | None
+    downsampling: list[tuple[str, int]]
+    note: str
+    strides: list[int] = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        return guaranteed_fraction(self.factor) if self.factor else float("nan")
+
+
+FACTORS_CODE_VERSION = "factors-1"
+
+
+def architecture_factors(include_offline: bool = True, include_mnist: bool = True,
+                         progress: bool = False, use_cache: bool = True) -> list[FactorRow]:
+    """Probe the subsampling factor of the course's networks (:func:`probe_strides`, meta device):
+
+    MNIST models A/B/C and the variants BlurPool-C and APS-C; the offline ImageNet MobileNetV2
+    (the real model with its TF "SAME" padding hooks, when its weights are present); torchvision's
+    VGG16 and ResNet50 architectures built with ``weights=None`` directly on the meta device (the
+    factor depends on the architecture only, so no download is needed); timm's
+    InceptionResNetV2 when ``timm`` is installed, otherwise a row that says it is not.
+
+    The rows are cached (verified) under a key made of the options and the torch, torchvision and
+    timm versions: probing ResNet50 on the meta device takes seconds, not minutes, but it adds up.
+    """
+    import dataclasses
+    import importlib.metadata
+    import importlib.util
+
+    import torchvision
+
+    from .config import cache_dir
+    from .train import config_key, load_or_compute
+
+    have_timm = importlib.util.find_spec("timm") is not None
+    meta = {"offline": include_offline, "mnist": include_mnist, "torch": str(torch.__version__),
+            "torchvision": str(torchvision.__version__),
+            "timm": importlib.metadata.version("timm") if have_timm else None, "code": FACTORS_CODE_VERSION}
+
+    def compute() -> dict:
+        rows = _probe_zoo(include_offline, include_mnist, have_timm, progress)
+        return {"rows": [dataclasses.asdict(r) for r in rows]}
+
+    path = cache_dir() / "probe" / f"factors_{config_key(meta)}.pt"
+    payload, _ = load_or_compute(path, meta, compute, use_cache=use_cache)
+    return [FactorRow(**{**r, "downsampling": [tuple(d) for d in r["downsampling"]]}) for r in payload["rows"]]
+
+
+def _probe_zoo(include_offline: bool, include_mnist: bool, have_timm: bool, progress: bool) -> list[FactorRow]:
+    import torchvision
+    from tqdm.auto import tqdm
+
+    jobs: list[tuple[str, int, int, Callable[[], nn.Module], str]] = []
+    if include_mnist:
+        from .antialias import make_variant
+        from .models import make_model
+
+        for n in ("A", "B", "C"):
+            jobs.append((f"MNIST {n}", 28, 1, lambda n=n: make_model(n), "shiftlab.models"))
+        for v in ("BlurPool-C", "APS-C"):
+            jobs.append((f"MNIST {v}", 28, 1, lambda v=v: make_variant(v), "shiftlab.antialias / shiftlab.aps"))
+    if include_offline:
+        from .imagenet import load_imagenet_model
+
+        def offline() -> nn.Module:
+            return load_imagenet_model("mobilenet_v2_offline").model
+
+        jobs.append(("MobileNetV2 (offline weights)", 224, 3, offline, "shiftlab.imagenet, TF 'SAME' padding"))
+
+    def meta(fn: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
+        def build() -> nn.Module:
+            with torch.device("meta"):
+                return fn()
+        return build
+
+    jobs.append(("VGG16", 224, 3, meta(lambda: torchvision.models.vgg16(weights=None)),
+                 "torchvision architecture, weights=None"))
+    jobs.append(("ResNet50", 224, 3, meta(lambda: torchvision.models.resnet50(weights=None)),
+                 "torchvision architecture, weights=None"))
+    if have_timm:
+        def irv2() -> nn.Module:
+            import timm
+
+            return timm.create_model("inception_resnet_v2", pretrained=False)
+
+        jobs.append(("InceptionResNetV2", 299, 3, meta(irv2), "timm architecture, pretrained=False"))
+    rows: list[FactorRow] = []
+    for name, size, ch, build, note in tqdm(jobs, desc="probing", disable=not progress):
+        p = probe_strides(build(), size, ch)
+        rows.append(FactorRow(name, size, p.factor, [(layer.name, int(layer.stride or 0)) for layer in p.stride_changes],
+                              note, [int(layer.stride) for layer in p.layers if layer.stride is not None]))
+    if not have_timm:
+        rows.append(FactorRow("InceptionResNetV2", 299, None, [], "not probed: timm is not installed"))
+    return rows
+
+
+def factors_markdown(rows: Sequence[FactorRow]) -> str:
+    """The rows of :func:`architecture_factors` as a Markdown table."""
+    lines = ["| network | input (px) | subsampling factor s | 1/s² | where the stride grows | built from |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.factor is None:
+            lines.append(f"| {r.model} | {r.input_size} | – | – | – | {r.note} |")
+            continue
+        where = ", ".join(f"`{n}` ({s})" for n, s in r.downsampling) or "none"
+        lines.append(f"| {r.model} | {r.input_size} | {r.factor} | 1/{r.factor ** 2} = {r.fraction:.2g} | {where} "
+                     f"| {r.note} |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- measurements
+def feature_layers(model: nn.Module, container: str = "features", skip: tuple[type, ...] = (nn.Conv2d,)) -> list[tuple[str, nn.Module]]:
+    """The children of ``model.<container>`` in order, without the types in ``skip`` (default: the
+    convolutions, so that the MNIST models' ReLU and pooling outputs are watched)."""
+    seq = getattr(model, container, None)
+    if not isinstance(seq, nn.Module):
+        raise TypeError(f"the model has no .{container} module")
+    return [(f"{container}.{n}", m) for n, m in seq.named_children() if not isinstance(m, skip)]
+
+
+def activation_layers(model: nn.Module, container: str = "features",
+                      kinds: tuple[type, ...] = (nn.ReLU, nn.ReLU6)) -> list[tuple[str, nn.Module]]:
+    """For every child block of ``model.<container>``, its last activation module (``kinds``): the
+    non-negative maps, like the ReLU outputs Azulay & Weiss looked at. (MobileNetV2's blocks end
+    in a *linear* bottleneck whose signed global sums can be near zero, which would make a
+    relative change meaningless.) Blocks without an activation are left out."""
+    seq = getattr(model, container, None)
+    if not isinstance(seq, nn.Module):
+        raise TypeError(f"the model has no .{container} module")
+    out = []
+    for n, block in seq.named_children():
+        acts = [(f"{container}.{n}.{k}" if k else f"{container}.{n}", m) for k, m in block.named_modules()
+                if isinstance(m, kinds)]
+        if acts:
+            out.append(acts[-1])
+    if not out:
+        raise ValueError(f"no activation of types {kinds} in .{container}")
+    return out
+
+
+def mnist_nonshiftability(model: nn.Module, images: torch.Tensor, shifts: Sequence[int] = tuple(range(-4, 4)),
+                          threshold: float = 0.2) -> Nonshiftability:
+    """Non-shiftability of every ReLU/pool output of an MNIST model (all channels) as the digits move
+    vertically by ``shifts`` pixels (zero fill, :func:`shiftlab.translate`)."""
+    from .shifts import translate
+
+    dev = next(model.parameters()).device
+    x = images.to(dev)
+    frames = torch.stack([translate(x, 0, int(d), "zero") for d in shifts])
+    return nonshiftability(model, frames, feature_layers(model), maps_per_layer=None, threshold=threshold,
+                           shifts=np.asarray(shifts))
+
+
+NONSHIFT_CODE_VERSION = "nonshift-1"
+
+
+def imagenet_nonshiftability(im: object, photos: object, n_images: int = 10, n_steps: int = 33,
+                             protocol: str = "embed", maps_per_layer: int = 16, threshold: float = 0.2,
+                             seed: int = 0, use_cache: bool = True, progress: bool = True) -> Nonshiftability:
+    """Non-shiftability of every block of ``im.model.features`` (MobileNetV2: 19 blocks; the last
+    activation of each, :func:`activation_layers`) for the
+    first ``n_images`` photos moved along a diagonal 1-pixel shift sequence of ``n_steps`` frames
+    (:func:`shiftlab.protocols.shift_sequence`, ``protocol`` "embed" = photo on a black canvas, so
+    no new content enters), ``maps_per_layer`` random channels per block. Cached (verified,
+    keyed by model, photos and configuration).
+
+    Args:
+        im: a :class:`shiftlab.imagenet.ImageNetModel`.
+        photos: a :class:`shiftlab.photos.PhotoSet`.
+    """
+    from .config import cache_dir
+    from .protocols import shift_sequence
+    from .train import config_key, load_or_compute
+
+    model = im.model  # type: ignore[attr-defined]
+    n = min(n_images, len(photos))  # type: ignore[arg-type]
+    meta = {"model": im.name, "description": im.description,  # type: ignore[attr-defined]
+            "photos": list(photos.files[:n]), "n_steps": n_steps, "protocol": protocol,  # type: ignore[attr-defined]
+            "maps": maps_per_layer, "threshold": threshold, "seed": seed, "code": NONSHIFT_CODE_VERSION,
+            "layers": "last activation per block"}
+
+    def compute() -> dict:
+        from tqdm.auto import tqdm
+
+        frames = []
+        d = None
+        for i in tqdm(range(n), desc="frames", disable=not progress, leave=False):
+            f, d = shift_sequence(photos.images[i], protocol, n_steps=n_steps,  # type: ignore[attr-defined]
+                                  out_size=im.input_size)  # type: ignore[attr-defined]
+            frames.append(im.normalize(f))  # type: ignore[attr-defined]
+        x = torch.stack(frames, dim=1)  # [T, N, 3, S, S]
+        layers = activation_layers(model)
+        res = nonshiftability(model, x, layers, maps_per_layer, threshold, seed, batch=32,
+                              shifts=d.numpy(), progress=progress)
+        return {"result": res.to_dict()}
+
+    path = cache_dir() / "nonshiftability" / f"{im.name}_{config_key(meta)}.pt"  # type: ignore[attr-defined]
+    payload, _ = load_or_compute(path, meta, compute, use_cache=use_cache)
+    return Nonshiftability.from_dict(payload["result"])

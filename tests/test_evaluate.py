@@ -1,0 +1,109 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from shiftlab.evaluate import GridResult, accuracy_by_ring, article_columns, evaluate_shift_grid, grid_accuracy
+from shiftlab.shifts import shift_grid
+
+
+class CentreProbe(nn.Module):
+    """Known answer: class 0 wins only when the centre pixel is lit (logits [x[14,14], 0.5])."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = nn.Parameter(torch.zeros(()))
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        centre = x[:, 0, 14, 14]
+        return torch.stack([centre, torch.full_like(centre, 0.5)], 1) + self.dummy
+
+
+class MassModel(nn.Module):
+    """Exactly shift invariant while the digit stays inside: classifies by total ink."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        s = x.sum((1, 2, 3))
+        return torch.stack([s - 10, 10 - s], 1) + self.dummy
+
+
+def _dot_images(n):
+    x = torch.zeros(n, 1, 28, 28)
+    x[:, 0, 14, 14] = 1.0
+    return x, torch.zeros(n, dtype=torch.long)
+
+
+def test_grid_accuracy_known_answer():
+    x, y = _dot_images(5)
+    m = CentreProbe()
+    res = evaluate_shift_grid(m, x, y, max_shift=2, batch=1000)
+    expected = np.zeros((5, 5))
+    expected[2, 2] = 1.0
+    assert np.array_equal(res.as_image(), expected)
+    assert res.at(0, 0) == 1.0 and res.at(1, 0) == 0.0
+    # sensitivity: ||(0, .5) - (1, .5)|| / ||(1, .5)|| off-centre, 0 at the centre
+    sens = res.as_image(res.sensitivity)
+    assert sens[2, 2] == 0.0 and np.allclose(np.delete(sens.ravel(), 12), 1 / math.sqrt(1.25))
+    assert np.array_equal(grid_accuracy(m, x, y, max_shift=2), expected)
+
+
+def test_all_shifts_of_a_batch_in_one_forward_pass():
+    x, y = _dot_images(6)
+    m = CentreProbe()
+    evaluate_shift_grid(m, x, y, max_shift=3, batch=49 * 6)
+    assert m.calls == 1
+    m.calls = 0
+    r2 = evaluate_shift_grid(m, x, y, max_shift=3, batch=49 * 2)  # 2 digits x 49 shifts per pass
+    assert m.calls == 3
+    r1 = evaluate_shift_grid(CentreProbe(), x, y, max_shift=3, batch=1)
+    assert np.array_equal(r1.accuracy, r2.accuracy)
+
+
+def test_invariant_model_and_border_losses():
+    x = torch.zeros(4, 1, 28, 28)
+    x[:, :, 12:16, 12:16] = 1.0  # 16 units of ink: class 0 (s > 10)
+    y = torch.zeros(4, dtype=torch.long)
+    res = evaluate_shift_grid(MassModel(), x, y, max_shift=8)
+    assert np.all(res.accuracy == 1.0) and np.allclose(res.sensitivity, 0.0)
+    # a shift that pushes half the square out of the frame changes the class
+    x2 = torch.zeros(2, 1, 28, 28)
+    x2[:, :, 0:4, 12:16] = 1.0
+    res2 = evaluate_shift_grid(MassModel(), x2, torch.zeros(2, dtype=torch.long), max_shift=3)
+    assert res2.at(0, 0) == 1.0 and res2.at(0, -2) == 0.0
+
+
+def test_article_columns_definitions():
+    shifts = shift_grid(8).numpy()
+    cheb = np.abs(shifts).max(1)
+    res = GridResult(shifts, 1.0 - 0.1 * cheb, np.zeros(len(shifts)), 10)
+    cols = article_columns(res, default=0.99)
+    assert cols["default"] == 0.99
+    assert cols["shift min"] == pytest.approx(0.9)  # the 8 one-pixel neighbours
+    assert cols["shift"] == pytest.approx((8 * 0.9 + 16 * 0.8 + 24 * 0.7) / 48)  # 48 shifts, |d| <= 3
+    assert article_columns(res)["default"] == 1.0
+    r, acc = accuracy_by_ring(res)
+    assert np.array_equal(r, np.arange(9)) and np.allclose(acc, 1 - 0.1 * r)
+    small = GridResult(shift_grid(2).numpy(), np.ones(25), np.zeros(25), 1)
+    with pytest.raises(ValueError):
+        article_columns(small)
+
+
+def test_roundtrip_and_errors():
+    res = GridResult(shift_grid(1).numpy(), np.linspace(0, 1, 9), np.zeros(9), 3)
+    back = GridResult.from_dict(res.to_dict())
+    assert np.array_equal(back.accuracy, res.accuracy) and back.n_images == 3
+    with pytest.raises(KeyError):
+        res.at(5, 5)
+    x, y = _dot_images(2)
+    with pytest.raises(ValueError):
+        evaluate_shift_grid(CentreProbe(), x, y, shifts=torch.tensor([[1, 0]]))
+    with pytest.raises(ValueError):
+        evaluate_shift_grid(CentreProbe(), x[:, 0], y)

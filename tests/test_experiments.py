@@ -1,0 +1,109 @@
+import json
+
+import numpy as np
+import pytest
+
+from shiftlab.cli import build_parser
+from shiftlab.experiments import ARTICLE, MnistResults, MnistSettings, grid_subset, run_mnist
+
+TINY = MnistSettings(seeds=(0, 1), epochs=1, train_size=256, test_size=200, grid_size=8, max_shift=3,
+                     channels=(4, 8), hidden=16)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SHIFTLAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+    try:
+        first = run_mnist(TINY, device="cpu", progress=False)
+        second = run_mnist(TINY, device="cpu", progress=False)  # everything from the cache
+    finally:
+        mp.undo()
+    return first, second
+
+
+def test_six_configurations_times_seeds(results):
+    res, again = results
+    assert len(res.runs) == 12
+    assert {(r.model, r.augment) for r in res.runs} == {(m, a) for m in "ABC" for a in (False, True)}
+    for r1, r2 in zip(res.runs, again.runs):
+        assert r1.columns == r2.columns and np.array_equal(r1.grid.accuracy, r2.grid.accuracy)
+    assert again.seconds < res.seconds
+
+
+def test_tables_mean_std(results):
+    res, _ = results
+    t = res.table(False)
+    assert set(t) == {"A", "B", "C"} and set(t["A"]) == {"default", "shift min", "shift"}
+    vals = [r.columns["shift"] for r in res.select("B", False)]
+    assert t["B"]["shift"][0] == pytest.approx(np.mean(vals))
+    assert t["B"]["shift"][1] == pytest.approx(np.std(vals, ddof=1))
+    text = res.format_tables()
+    assert "[0.686]" in text and "[0.983]" in text and text.count("[0.") == 18
+    assert res.mean_grid("C", True).shape == (7, 7)
+
+
+def test_json_roundtrip(results, tmp_path):
+    res, _ = results
+    p = res.to_json(tmp_path / "r.json")
+    d = json.loads(p.read_text())
+    assert d["article"]["no_aug"]["A"]["shift"] == ARTICLE[False]["A"][2]
+    assert set(d["summary"]) == {"no_aug", "aug"}
+    back = MnistResults.from_json(p)
+    assert back.settings == res.settings and back.format_tables() == res.format_tables()
+
+
+def test_settings():
+    quick = MnistSettings.default()  # the tests run in quick mode
+    assert quick.seeds == (0,) and quick.epochs == 1
+    assert MnistSettings.default(seeds=3).seeds == (0, 1, 2)
+    assert len(set(grid_subset(TINY).tolist())) == TINY.grid_size
+    assert grid_subset(TINY).tolist() == grid_subset(TINY).tolist()
+    with pytest.raises(ValueError):
+        MnistSettings(seeds=())
+    with pytest.raises(ValueError):
+        MnistSettings(max_shift=2)
+
+
+def test_seeds_from_environment(monkeypatch):
+    monkeypatch.setenv("SHIFTLAB_QUICK", "0")
+    monkeypatch.setenv("SHIFTLAB_MNIST_SEEDS", "2")
+    assert MnistSettings.default().seeds == (0, 1) and MnistSettings.default().epochs == 5
+    assert MnistSettings.default(seeds=4).seeds == (0, 1, 2, 3)
+    monkeypatch.setenv("SHIFTLAB_MNIST_SEEDS", "two")
+    with pytest.raises(ValueError):
+        MnistSettings.default()
+
+
+def test_cli_parser():
+    args = build_parser().parse_args(["reproduce", "mnist", "--seeds", "2", "--device", "cpu", "--out", "x.json"])
+    assert args.command == "reproduce" and args.experiment == "mnist" and args.seeds == 2
+
+
+def test_figures_and_slide_view(results):
+    import matplotlib.pyplot as plt
+    import torch
+
+    from shiftlab import mnist_widgets as mw
+    from shiftlab.models import make_model
+
+    res, _ = results
+    figs = [mw.plot_training_curves(res, (False, True)), mw.plot_shift_heatmaps(res, True),
+            mw.plot_shift_heatmaps(res, False, "sensitivity"), mw.plot_ring_curves(res, (False, True)),
+            mw.plot_sensitivity_maps(res)]
+    for fig in figs:
+        for ax in fig.axes:
+            if ax.get_label() != "<colorbar>":
+                assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+        plt.close(fig)
+    with pytest.raises(ValueError):
+        mw.plot_shift_heatmaps(res, False, "loss")
+    models = {m: make_model(m, channels=(4, 8)).eval() for m in "ABC"}
+    images, labels = torch.rand(3, 1, 28, 28), torch.tensor([1, 2, 3])
+    fig = mw.plot_slide(models, images[0], 1, dx=2, dy=-1)
+    assert len(fig.axes) >= 3
+    plt.close("all")
+    assert mw.slide_explorer(models, images, labels, index=1) is not None
+    plt.close("all")
+    with pytest.raises(ValueError):
+        mw.slide_explorer(models, images, labels, index=5)

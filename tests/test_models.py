@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+from shiftlab.models import MODEL_NAMES, count_parameters, describe_model, make_model
+from shiftlab.shifts import translate
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_output_shape(name):
+    m = make_model(name)
+    assert m(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_models_differ_only_in_pooling():
+    pools = {n: sum(isinstance(l, torch.nn.MaxPool2d) for l in make_model(n).features) for n in MODEL_NAMES}
+    assert pools == {"A": 0, "B": 1, "C": 2}
+    convs = {n: [(l.in_channels, l.out_channels, l.kernel_size, l.padding) for l in make_model(n).features
+                 if isinstance(l, torch.nn.Conv2d)] for n in MODEL_NAMES}
+    assert convs["A"] == convs["B"] == convs["C"]
+    # only the first FC layer's width differs: 28x28, 14x14, 7x7 feature maps
+    fc = {n: make_model(n).head[1].in_features for n in MODEL_NAMES}
+    assert fc == {"A": 8 * 28 * 28, "B": 8 * 14 * 14, "C": 8 * 7 * 7}
+    assert count_parameters(make_model("A")) > count_parameters(make_model("B")) > count_parameters(make_model("C"))
+
+
+def test_describe_model_rows():
+    rows = describe_model(make_model("C"))
+    assert rows[0] == ("input", "1x28x28", 0)
+    assert rows[-1][1] == "10"
+    assert sum(r[2] for r in rows) == count_parameters(make_model("C"))
+    assert any("MaxPool2d" in r[0] for r in rows)
+
+
+def test_feature_equivariance_away_from_border():
+    torch.manual_seed(0)
+    x = torch.zeros(1, 1, 28, 28)
+    x[..., 10:18, 10:18] = torch.rand(8, 8)
+    a = make_model("A").eval()
+    fa = a.features(x)
+    # A has no pooling: its features shift exactly with the input, away from the padded border
+    inner = (..., slice(4, -4), slice(4, -4))
+    assert torch.allclose(a.features(translate(x, 2, -1))[inner], translate(fa, 2, -1)[inner], atol=1e-6)
+    assert not torch.allclose(a.features(translate(x, 2, -1))[inner], fa[inner], atol=1e-3)
+    c = make_model("C").eval()
+    # C subsamples by 4: a shift by 4 pixels moves its 7x7 features by exactly 1 cell ...
+    fc, mid = c.features(x), (..., slice(2, 6), slice(2, 6))
+    assert torch.allclose(c.features(translate(x, 4, 4))[mid], translate(fc, 1, 1)[mid], atol=1e-6)
+    # ... but a 1-pixel shift does not correspond to any shift of the features
+    f1 = c.features(translate(x, 1, 0))[mid]
+    assert not any(torch.allclose(f1, translate(fc, a, 0)[mid], atol=1e-3) for a in (0, 1))
+
+
+def test_errors():
+    with pytest.raises(ValueError):
+        make_model("D")
+    with pytest.raises(ValueError):
+        make_model("A", channels=(0, 4))
+    with pytest.raises(ValueError):
+        make_model("A")(torch.rand(2, 3, 28, 28))
