@@ -26,10 +26,15 @@ One small module per idea:
 ``shiftlab.antialias``    binomial filters, BlurPool, anti-aliased variants of model C
 ``shiftlab.aps``          adaptive polyphase sampling
 ``shiftlab.probe``        subsampling factor by probing; per-layer non-shiftability
+``shiftlab.boxes``        the ImageNet validation boxes that ship with the package
+``shiftlab.position_bias`` box-centre histograms and per-class uniformity tests
+``shiftlab.mnist_bias``   MNIST centres of mass, re-centring
+``shiftlab.tta``          test-time augmentation over shifts, batched
 ========================  ====================================================
 """
 
 from .book import glue
+from .boxes import BoxTable, load_boxes
 from .config import cache_dir, data_root, in_colab, is_quick, quick_or_full, seed_everything
 from .data import MnistSplit, load_mnist
 from .device import DoctorReport, doctor, get_device
@@ -39,6 +44,7 @@ from .imagenet import load_imagenet_model
 from .models import make_model
 from .photos import load_photos
 from .train import TrainConfig, load_or_train, train_model
+from .tta import tta_predict
 from .shifts import shift_grid, translate, translate_grid
 
 __version__ = "0.1.0"
@@ -68,6 +74,9 @@ __all__ = [
     "TrainConfig",
     "load_or_train",
     "train_model",
+    "BoxTable",
+    "load_boxes",
+    "tta_predict",
     "shift_grid",
     "translate",
     "translate_grid",

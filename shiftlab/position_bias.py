@@ -1,0 +1,401 @@
+"""Where ImageNet puts its objects: centre histograms and a per-class test of uniform position.
+
+Two ways to describe where a box is, both in ``[0, 1]``:
+
+*centre* (``positions="centre"``)
+    the box centre as a fraction of the image width and height (:attr:`BoxTable.cx`,
+    :attr:`BoxTable.cy`). If photographers placed objects anywhere, these would be spread over
+    the whole square. This is the question Azulay & Weiss ask. It mixes position with size:
+    a box as wide as the image *must* have its centre at 0.5.
+*free position* (``positions="free"``)
+    where the box sits within the range its size leaves free,
+    ``u = xmin / (W - w)``, ``v = ymin / (H - h)`` (0 = touching the left/top edge, 1 = the
+    right/bottom edge). Under "placed uniformly at random, whatever its size", ``(u, v)`` is
+    uniform on the square. Boxes with less than ``min_slack`` of the side free (in either
+    axis) carry almost no position information and are left out.
+
+The test, per class: **Pearson's chi-square goodness-of-fit test of the k x k grid counts**
+of the positions against the uniform distribution (expected count ``n / k^2`` per cell,
+``k^2 - 1`` degrees of freedom). With one box per image (50 images per class) and ``k = 3``
+the expected count is 5.6, above the usual rule of thumb of 5; a Monte Carlo p-value (exact
+up to simulation error, for small or unequal counts) is available too. 1000 classes means
+1000 tests, so the p-values are corrected for multiple testing: **Holm** (controls the
+probability of *any* false rejection) and **Benjamini-Hochberg** (controls the expected
+fraction of false rejections among the rejections), both at level ``alpha``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .boxes import BoxTable
+
+__all__ = [
+    "POSITIONS",
+    "positions",
+    "centre_histogram",
+    "grid_counts",
+    "chi2_sf",
+    "chi_square_uniformity",
+    "monte_carlo_pvalues",
+    "holm",
+    "benjamini_hochberg",
+    "UniformityTest",
+    "ClassUniformity",
+    "per_class_uniformity",
+    "plot_centre_histograms",
+    "plot_height_vs_centre",
+]
+
+POSITIONS: tuple[str, ...] = ("centre", "free")
+
+
+def positions(table: BoxTable, kind: str = "centre",
+              min_slack: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Box positions ``(x, y, valid)`` in ``[0, 1]`` (see the module docstring).
+
+    Args:
+        table: the boxes.
+        kind: ``"centre"`` or ``"free"``.
+        min_slack: for ``"free"``, the smallest free fraction of the side (``1 - w / W`` and
+            ``1 - h / H``) a box needs to count; ``valid`` is False for the others. For
+            ``"centre"`` every box is valid.
+    """
+    if kind not in POSITIONS:
+        raise ValueError(f"kind must be one of {POSITIONS}, got {kind!r}")
+    if kind == "centre":
+        return table.cx, table.cy, np.ones(len(table), dtype=bool)
+    if not 0 <= min_slack < 1:
+        raise ValueError(f"min_slack must be in [0, 1), got {min_slack}")
+    free_w = (table.width - (table.xmax - table.xmin)).astype(np.float64)
+    free_h = (table.height - (table.ymax - table.ymin)).astype(np.float64)
+    valid = (free_w > 0) & (free_h > 0) & (free_w >= min_slack * table.width) & (free_h >= min_slack * table.height)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.where(free_w > 0, table.xmin / np.where(free_w > 0, free_w, 1.0), np.nan)
+        v = np.where(free_h > 0, table.ymin / np.where(free_h > 0, free_h, 1.0), np.nan)
+    return u, v, valid
+
+
+def _check_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-D arrays of the same length, got {x.shape} and {y.shape}")
+    if x.size and (not np.isfinite(x).all() or not np.isfinite(y).all()):
+        raise ValueError("positions must be finite")
+    if x.size and (x.min() < 0 or x.max() > 1 or y.min() < 0 or y.max() > 1):
+        raise ValueError("positions must lie in [0, 1]")
+    return x, y
+
+
+def centre_histogram(x: np.ndarray, y: np.ndarray, bins: int = 20, density: bool = True) -> np.ndarray:
+    """2-D histogram of positions in ``[0, 1]^2`` as an image ``[bins (y), bins (x)]``.
+
+    With ``density`` the values are relative to the uniform distribution: 1 everywhere for
+    perfectly uniform positions, 3 in a cell that holds three times its share.
+    """
+    x, y = _check_xy(x, y)
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    h, _, _ = np.histogram2d(y, x, bins=int(bins), range=[[0, 1], [0, 1]])
+    if density:
+        h = h * (bins * bins) / max(x.size, 1)
+    return h
+
+
+def grid_counts(x: np.ndarray, y: np.ndarray, k: int = 3, groups: np.ndarray | None = None,
+                n_groups: int | None = None) -> np.ndarray:
+    """Counts of positions in the cells of a ``k x k`` grid on ``[0, 1]^2`` (value 1 goes to the last cell).
+
+    Returns:
+        ``[k * k]`` counts (row-major, y then x), or ``[n_groups, k * k]`` with ``groups``
+        (an integer group id per point, e.g. the class label).
+    """
+    x, y = _check_xy(x, y)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"k must be an int >= 2, got {k!r}")
+    cell = np.minimum((y * k).astype(np.int64), k - 1) * k + np.minimum((x * k).astype(np.int64), k - 1)
+    if groups is None:
+        return np.bincount(cell, minlength=k * k)
+    g = np.asarray(groups).astype(np.int64)
+    if g.shape != x.shape or (g.size and g.min() < 0):
+        raise ValueError("groups must be non-negative integers, one per point")
+    n_groups = int(g.max()) + 1 if n_groups is None else int(n_groups)
+    if g.size and g.max() >= n_groups:
+        raise ValueError(f"group ids must be < n_groups={n_groups}")
+    return np.bincount(g * (k * k) + cell, minlength=n_groups * k * k).reshape(n_groups, k * k)
+
+
+def chi2_sf(x: np.ndarray | float, dof: np.ndarray | float) -> np.ndarray:
+    """Survival function ``P(X >= x)`` of the chi-square distribution with ``dof`` degrees of freedom.
+
+    Computed as the regularised upper incomplete gamma function ``Q(dof / 2, x / 2)``
+    (``torch.special.gammaincc`` in float64; no SciPy needed).
+    """
+    xs = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    ds = torch.as_tensor(np.asarray(dof, dtype=np.float64))
+    if (ds <= 0).any():
+        raise ValueError("dof must be positive")
+    if (xs < 0).any():
+        raise ValueError("chi-square statistics are non-negative")
+    return torch.special.gammaincc(ds / 2, xs / 2).numpy()
+
+
+def _chi2_stat(counts: np.ndarray) -> np.ndarray:
+    c = np.asarray(counts, dtype=np.float64)
+    n = c.sum(-1, keepdims=True)
+    e = n / c.shape[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n[..., 0] > 0, ((c - e) ** 2 / np.where(e > 0, e, 1)).sum(-1), 0.0)
+
+
+@dataclass(frozen=True)
+class UniformityTest:
+    """Result of one chi-square uniformity test.
+
+    Attributes:
+        statistic: Pearson's ``sum (O - E)^2 / E`` over the ``k^2`` cells.
+        dof: degrees of freedom, ``k^2 - 1``.
+        p_value: ``P(chi2_dof >= statistic)`` (asymptotic).
+        n: number of points. counts: ``[k, k]`` cell counts (rows = y).
+    """
+
+    statistic: float
+    dof: int
+    p_value: float
+    n: int
+    counts: np.ndarray
+
+
+def chi_square_uniformity(x: np.ndarray, y: np.ndarray, k: int = 3) -> UniformityTest:
+    """Pearson's chi-square test that points in ``[0, 1]^2`` are uniform over a ``k x k`` grid."""
+    counts = grid_counts(x, y, k)
+    n = int(counts.sum())
+    if n == 0:
+        raise ValueError("the test needs at least one point")
+    stat = float(_chi2_stat(counts))
+    return UniformityTest(stat, k * k - 1, float(chi2_sf(stat, k * k - 1)), n, counts.reshape(k, k))
+
+
+def monte_carlo_pvalues(statistics: np.ndarray, n: np.ndarray, cells: int, draws: int = 20000,
+                        seed: int = 0) -> np.ndarray:
+    """Monte Carlo p-values of chi-square statistics under uniformity, ``(1 + #{T* >= T}) / (1 + draws)``.
+
+    For each distinct sample size ``n`` the null distribution of the statistic is simulated
+    once (``draws`` multinomial samples of ``n`` points over ``cells`` equal cells), so the
+    p-value is exact up to simulation error even when expected counts are small.
+    """
+    stats = np.asarray(statistics, dtype=np.float64)
+    ns = np.asarray(n, dtype=np.int64)
+    if stats.shape != ns.shape:
+        raise ValueError("statistics and n must have the same shape")
+    if draws < 1 or cells < 2:
+        raise ValueError("draws must be >= 1 and cells >= 2")
+    rng = np.random.default_rng(seed)
+    out = np.ones_like(stats)
+    for size in np.unique(ns):
+        if size <= 0:
+            continue
+        null = np.sort(_chi2_stat(rng.multinomial(int(size), np.full(cells, 1.0 / cells), size=draws)))
+        sel = ns == size
+        # number of simulated statistics >= the observed one (with a small tolerance for ties)
+        ge = draws - np.searchsorted(null, stats[sel] - 1e-9, side="left")
+        out[sel] = (1 + ge) / (1 + draws)
+    return out
+
+
+def _check_p(p: np.ndarray, alpha: float) -> np.ndarray:
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 1 or (p.size and (np.isnan(p).any() or p.min() < 0 or p.max() > 1)):
+        raise ValueError("p-values must be a 1-D array of numbers in [0, 1]")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    return p
+
+
+def holm(p: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Holm's step-down procedure: which hypotheses to reject with family-wise error ``<= alpha``.
+
+    Sort the ``m`` p-values; reject ``p_(1), ..., p_(j)`` while ``p_(i) <= alpha / (m - i + 1)``.
+    """
+    p = _check_p(p, alpha)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    ok = p[order] <= alpha / (m - np.arange(m))
+    n_rej = m if ok.all() else int(np.argmin(ok))
+    reject = np.zeros(m, dtype=bool)
+    reject[order[:n_rej]] = True
+    return reject
+
+
+def benjamini_hochberg(p: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Benjamini-Hochberg: which hypotheses to reject with false discovery rate ``<= alpha``.
+
+    Reject the ``j`` smallest p-values, ``j`` the largest index with ``p_(j) <= j alpha / m``.
+    """
+    p = _check_p(p, alpha)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    ok = np.flatnonzero(p[order] <= alpha * np.arange(1, m + 1) / m)
+    reject = np.zeros(m, dtype=bool)
+    if ok.size:
+        reject[order[: ok[-1] + 1]] = True
+    return reject
+
+
+@dataclass
+class ClassUniformity:
+    """The per-class uniformity tests of one table.
+
+    Attributes:
+        labels: ``[C]`` class indices tested (classes with at least ``min_count`` points).
+        n: ``[C]`` points per class. counts: ``[C, k*k]`` grid counts.
+        statistic, p_value: ``[C]`` chi-square statistics and p-values (``method``).
+        reject_holm, reject_bh: ``[C]`` bool, rejected after Holm / Benjamini-Hochberg at ``alpha``.
+        reject_raw: ``[C]`` bool, ``p_value <= alpha`` without correction.
+        k, alpha, method, positions, per_image: the settings.
+    """
+
+    labels: np.ndarray
+    n: np.ndarray
+    counts: np.ndarray
+    statistic: np.ndarray
+    p_value: np.ndarray
+    reject_holm: np.ndarray
+    reject_bh: np.ndarray
+    reject_raw: np.ndarray
+    k: int
+    alpha: float
+    method: str
+    positions: str
+    per_image: str
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.labels.size)
+
+    def summary(self) -> dict[str, float]:
+        """Counts of failing classes (uncorrected, Holm, BH) and the median statistic."""
+        return {"classes": self.n_classes, "fail_raw": int(self.reject_raw.sum()),
+                "fail_holm": int(self.reject_holm.sum()), "fail_bh": int(self.reject_bh.sum()),
+                "median_statistic": float(np.median(self.statistic)) if self.n_classes else float("nan"),
+                "median_n": float(np.median(self.n)) if self.n_classes else float("nan")}
+
+    def of(self, label: int) -> dict[str, float]:
+        """The test of one class (by class index)."""
+        hit = np.flatnonzero(self.labels == int(label))
+        if hit.size == 0:
+            raise KeyError(f"class {label} was not tested")
+        i = int(hit[0])
+        return {"n": int(self.n[i]), "statistic": float(self.statistic[i]), "p_value": float(self.p_value[i]),
+                "reject_holm": bool(self.reject_holm[i]), "reject_bh": bool(self.reject_bh[i])}
+
+
+def per_class_uniformity(table: BoxTable, k: int = 3, alpha: float = 0.05, method: str = "chi2",
+                         positions_kind: str = "centre", per_image: str = "largest", min_count: int = 20,
+                         min_slack: float = 0.1, draws: int = 20000, seed: int = 0) -> ClassUniformity:
+    """Test, for every class, whether its box positions are uniform (see the module docstring).
+
+    Args:
+        table: the boxes (e.g. :func:`shiftlab.boxes.load_boxes`).
+        k: grid side (``k^2`` cells).
+        alpha: level of the corrected tests.
+        method: ``"chi2"`` (asymptotic p-values) or ``"monte_carlo"``.
+        positions_kind: ``"centre"`` or ``"free"`` (see :func:`positions`).
+        per_image: ``"largest"`` or ``"first"`` (one box per image, so the points of a class
+            are independent images) or ``"all"`` (every box; boxes of one image are not
+            independent, so p-values are too small).
+        min_count: classes with fewer valid points are not tested.
+    """
+    if method not in ("chi2", "monte_carlo"):
+        raise ValueError(f"method must be 'chi2' or 'monte_carlo', got {method!r}")
+    if per_image not in ("largest", "first", "all"):
+        raise ValueError(f"per_image must be 'largest', 'first' or 'all', got {per_image!r}")
+    if min_count < 1:
+        raise ValueError("min_count must be positive")
+    t = table if per_image == "all" else table.one_per_image(per_image)
+    x, y, valid = positions(t, positions_kind, min_slack)
+    n_cls = len(t.synsets)
+    counts = grid_counts(x[valid], y[valid], k, groups=t.label[valid], n_groups=n_cls)
+    n = counts.sum(1)
+    tested = np.flatnonzero(n >= min_count)
+    counts, n = counts[tested], n[tested]
+    stat = _chi2_stat(counts)
+    if method == "chi2":
+        p = chi2_sf(stat, k * k - 1) if stat.size else np.zeros(0)
+    else:
+        p = monte_carlo_pvalues(stat, n, k * k, draws, seed)
+    p = np.clip(p, 0.0, 1.0)
+    return ClassUniformity(tested, n, counts, stat, p, holm(p, alpha), benjamini_hochberg(p, alpha), p <= alpha,
+                           int(k), float(alpha), method, positions_kind, per_image)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def plot_centre_histograms(table: BoxTable, classes: list[int | str] | None = None, bins: int = 20,
+                           kind: str = "centre", size: float = 2.9):
+    """2-D histograms of box positions: all boxes first, then one panel per class.
+
+    Colour = density relative to uniform (1 = uniform share; log colour scale). Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    classes = list(classes or [])
+    panels = [("all 1000 classes", table)] + [(table.short_name(table.class_index(c)), table.for_class(c))
+                                               for c in classes]
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels) + 0.8, size + 0.9), squeeze=False,
+                             layout="constrained")
+    im = None
+    for ax, (title, t) in zip(axes[0], panels):
+        x, y, valid = positions(t, kind)
+        h = centre_histogram(x[valid], y[valid], bins=bins if len(t) > 2000 else min(bins, 8))
+        im = ax.imshow(np.where(h > 0, h, np.nan), extent=(0, 1, 1, 0), cmap="magma",
+                       norm=LogNorm(vmin=0.1, vmax=20), interpolation="nearest")
+        ax.set_title(f"{title}\n({int(valid.sum())} boxes)", fontsize=9)
+        ax.set_xlabel("centre x / image width" if kind == "centre" else "free position u")
+        if ax is axes[0, 0]:
+            ax.set_ylabel("centre y / image height" if kind == "centre" else "free position v")
+        ax.set_facecolor("black")
+    cb = fig.colorbar(im, ax=axes[0].tolist(), fraction=0.02, pad=0.02)
+    cb.set_label("density relative to uniform (log)")
+    what = "box centres" if kind == "centre" else "free positions (box size removed)"
+    fig.suptitle(f"Where ImageNet's validation boxes are, {what}: 1 = what uniform placement would give")
+    return fig
+
+
+def plot_height_vs_centre(table: BoxTable, classes: list[int | str] | None = None, bins: int = 25,
+                          size: float = 2.9):
+    """2-D histograms of box height (fraction of the image height) against centre y (fraction of
+    the height), all boxes and one panel per class; the grey lines bound what is geometrically
+    possible (a box of height h has its centre in ``[h/2, 1 - h/2]``)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    classes = list(classes or [])
+    panels = [("all 1000 classes", table)] + [(table.short_name(table.class_index(c)), table.for_class(c))
+                                               for c in classes]
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels) + 0.8, size + 0.9), squeeze=False,
+                             layout="constrained")
+    im = None
+    for ax, (title, t) in zip(axes[0], panels):
+        b = bins if len(t) > 2000 else min(bins, 10)
+        h, _, _ = np.histogram2d(t.rel_height, t.cy, bins=b, range=[[0, 1], [0, 1]])
+        h = h * b * b / max(len(t), 1)
+        im = ax.imshow(np.where(h > 0, h, np.nan), origin="lower", extent=(0, 1, 0, 1), cmap="viridis",
+                       norm=LogNorm(vmin=0.1, vmax=30), interpolation="nearest", aspect="auto")
+        hh = np.linspace(0, 1, 50)
+        ax.plot(hh / 2, hh, color="0.6", lw=1)
+        ax.plot(1 - hh / 2, hh, color="0.6", lw=1)
+        ax.set_title(f"{title}\n({len(t)} boxes)", fontsize=9)
+        ax.set_xlabel("centre y / image height")
+        if ax is axes[0, 0]:
+            ax.set_ylabel("box height / image height")
+        ax.set_facecolor("black")
+    cb = fig.colorbar(im, ax=axes[0].tolist(), fraction=0.02, pad=0.02)
+    cb.set_label("density relative to a uniform square (log)")
+    fig.suptitle("Box height against vertical centre (grey: the geometric limits)")
+    return fig
