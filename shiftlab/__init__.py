@@ -14,7 +14,8 @@ One small module per idea:
 ``shiftlab.plotting``     figure helpers; ``shiftlab.widgets``: interactive views
 ``shiftlab.book``         glue, repository URL, notebook tools
 ``shiftlab.models``       the MNIST models A, B, C; ``augment``: batched random shifts
-``shiftlab.train``        the on-device trainer and its verified load-or-train cache
+``shiftlab.train``        the on-device trainer and its load-or-train cache
+``shiftlab.cache``        verified cache files (atomic write, SHA-256 checked on load)
 ``shiftlab.evaluate``     accuracy over shift grids, the article's columns, sensitivity maps
 ``shiftlab.experiments``  the six MNIST configurations x seeds (``reproduce mnist``)
 ``shiftlab.bench``        trainer vs textbook loop; ``imagenet_bench``: batched shifts

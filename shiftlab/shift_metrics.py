@@ -30,8 +30,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +40,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .cache import read_verified_bytes, write_verified_bytes
 from .config import cache_dir, is_quick
 from .imagenet import ImageNetModel
 from .photos import PhotoSet
@@ -187,27 +186,11 @@ _MAGIC = b"SHIFTLAB-NPZ-1\n"
 def _write_verified(path: Path, arrays: dict[str, np.ndarray]) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    payload = buf.getvalue()
-    digest = hashlib.sha256(payload).hexdigest().encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(_MAGIC + digest + b"\n" + payload)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_verified_bytes(path, buf.getvalue(), _MAGIC)
 
 
 def _read_verified(path: Path) -> dict[str, np.ndarray]:
-    raw = path.read_bytes()
-    if not raw.startswith(_MAGIC):
-        raise ValueError("bad header")
-    digest, payload = raw[len(_MAGIC) : len(_MAGIC) + 64], raw[len(_MAGIC) + 65 :]
-    if hashlib.sha256(payload).hexdigest().encode() != digest:
-        raise ValueError("checksum mismatch")
+    payload = read_verified_bytes(path, _MAGIC)
     with np.load(io.BytesIO(payload), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 

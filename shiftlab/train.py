@@ -24,8 +24,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -38,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import random_shift
+from .cache import CacheCorruptError, read_verified_bytes, write_verified_bytes
 from .config import cache_dir
 from .data import MnistSplit, load_mnist
 from .device import get_device
@@ -157,29 +156,12 @@ class TrainedModel:
 
 
 # --------------------------------------------------------------------------- verified files
-class CacheCorruptError(ValueError):
-    """A cache file failed its integrity check (bad header, digest or content)."""
-
-
 def save_verified(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` (tensors, dicts, lists, numbers, strings) atomically with a SHA-256 header."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``obj`` (tensors, dicts, lists, numbers, strings) atomically with a SHA-256 header
+    (see :mod:`shiftlab.cache`)."""
     buf = io.BytesIO()
     torch.save(obj, buf)
-    payload = buf.getvalue()
-    digest = hashlib.sha256(payload).hexdigest().encode()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(_MAGIC + digest + b"\n" + payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_verified_bytes(path, buf.getvalue(), _MAGIC)
 
 
 def load_verified(path: str | Path) -> Any:
@@ -189,13 +171,7 @@ def load_verified(path: str | Path) -> Any:
         FileNotFoundError: no such file.
         CacheCorruptError: wrong header, digest mismatch (truncated or altered) or unreadable.
     """
-    raw = Path(path).read_bytes()
-    head = len(_MAGIC) + 65
-    if not raw.startswith(_MAGIC) or len(raw) < head or raw[head - 1 : head] != b"\n":
-        raise CacheCorruptError(f"{path}: not a shiftlab cache file (bad header)")
-    digest, payload = raw[len(_MAGIC) : head - 1].decode(errors="replace"), raw[head:]
-    if hashlib.sha256(payload).hexdigest() != digest:
-        raise CacheCorruptError(f"{path}: SHA-256 mismatch (the file is truncated or was altered)")
+    payload = read_verified_bytes(path, _MAGIC)
     try:
         return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except Exception as exc:  # pragma: no cover - digest passed, so only a version skew gets here

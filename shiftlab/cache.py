@@ -1,0 +1,59 @@
+"""Verified cache files: written atomically, checked on every load.
+
+A file is ``MAGIC + sha256(payload) in hex + "\\n" + payload``. It is written to a temporary
+file in the same folder and moved into place with ``os.replace``, so a crash never leaves a
+half-written file under the real name; on load the digest is recomputed, and a mismatch
+(truncated, altered, foreign file) raises :class:`CacheCorruptError` so the caller recomputes
+instead of silently using bad data. What the payload holds (``torch.save`` bytes, an ``.npz``)
+is up to the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["CacheCorruptError", "write_verified_bytes", "read_verified_bytes"]
+
+
+class CacheCorruptError(ValueError):
+    """A cache file failed its integrity check (bad header, digest or content)."""
+
+
+def write_verified_bytes(path: str | Path, payload: bytes, magic: bytes) -> Path:
+    """Atomically write ``payload`` under a header of ``magic`` and its SHA-256."""
+    if not magic.endswith(b"\n"):
+        raise ValueError("magic must end with a newline")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(payload).hexdigest().encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(magic + digest + b"\n" + payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_verified_bytes(path: str | Path, magic: bytes) -> bytes:
+    """The payload of a file written by :func:`write_verified_bytes` with the same ``magic``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CacheCorruptError: wrong header or a digest mismatch.
+    """
+    raw = Path(path).read_bytes()
+    head = len(magic) + 65
+    if not raw.startswith(magic) or len(raw) < head or raw[head - 1 : head] != b"\n":
+        raise CacheCorruptError(f"{path}: not a shiftlab cache file of this kind (bad header)")
+    digest, payload = raw[len(magic) : head - 1].decode(errors="replace"), raw[head:]
+    if hashlib.sha256(payload).hexdigest() != digest:
+        raise CacheCorruptError(f"{path}: SHA-256 mismatch (the file is truncated or was altered)")
+    return payload
