@@ -412,7 +412,8 @@ def _variant_payload(variant: str, settings: Any, seed: int, device: torch.devic
                      test_split: Any, subset: torch.Tensor, use_cache: bool, progress: bool) -> dict[str, Any]:
     from .config import cache_dir
     from .evaluate import article_columns, evaluate_shift_grid
-    from .train import TRAIN_CODE_VERSION, config_key, evaluate_accuracy, load_or_compute, train_model
+    from .cache import config_key
+    from .train import TRAIN_CODE_VERSION, evaluate_accuracy, load_or_compute, train_model
 
     cfg = settings.train_config("C", False, seed)
     meta = {"variant": variant, "train": cfg.as_dict(), "train_code": TRAIN_CODE_VERSION,

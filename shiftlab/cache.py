@@ -11,15 +11,24 @@ is up to the caller.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
-__all__ = ["CacheCorruptError", "write_verified_bytes", "read_verified_bytes"]
+__all__ = ["CacheCorruptError", "config_key", "write_verified_bytes", "read_verified_bytes"]
 
 
 class CacheCorruptError(ValueError):
     """A cache file failed its integrity check (bad header, digest or content)."""
+
+
+def config_key(obj: Any) -> str:
+    """A stable short hash (24 hex digits of SHA-256) of a JSON-able configuration; keys are
+    sorted and anything JSON cannot encode is written with ``str``."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def write_verified_bytes(path: str | Path, payload: bytes, magic: bytes) -> Path:

@@ -24,7 +24,8 @@ from .data import load_mnist
 from .device import get_device
 from .evaluate import GridResult, article_columns, evaluate_shift_grid
 from .models import MODEL_NAMES
-from .train import History, TrainConfig, TrainedModel, config_key, load_or_compute, load_or_train
+from .cache import config_key
+from .train import History, TrainConfig, TrainedModel, load_or_compute, load_or_train
 
 __all__ = [
     "ARTICLE",

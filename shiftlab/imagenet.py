@@ -86,6 +86,11 @@ class ImageNetModel:
     description: str = ""
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
+    @property
+    def identity(self) -> str:
+        """Name, description and input size: the identity of this model in cache keys."""
+        return f"{self.name}|{self.description}|{self.input_size}"
+
     @torch.inference_mode()
     def predict(self, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
         """Softmax probabilities ``[N, 1000]`` (float32, CPU) for RGB ``[0, 1]`` images ``[N, 3, S, S]``.

@@ -15,6 +15,8 @@ from the category list that ships with torchvision (same sorted-synset order).
 
 from __future__ import annotations
 
+import hashlib
+
 import csv
 import gzip
 from dataclasses import dataclass
@@ -47,6 +49,14 @@ class PhotoSet:
     files: list[str]
     folder: Path
     class_names: list[str]
+
+    def fingerprint(self) -> str:
+        """A short hash of the files, labels and pixels: the identity of this set in cache keys."""
+        h = hashlib.sha256()
+        for f, img, lab in zip(self.files, self.images, self.labels.tolist()):
+            h.update(f"{f}:{lab}:{tuple(img.shape)}".encode())
+            h.update(img.numpy().tobytes())
+        return h.hexdigest()[:20]
 
     def __len__(self) -> int:
         return len(self.images)

@@ -335,20 +335,27 @@ def per_class_uniformity(table: BoxTable, k: int = 3, alpha: float = 0.05, metho
 # --------------------------------------------------------------------------- figures
 
 
+def _class_panels(table: BoxTable, classes: list[int | str] | None, size: float):
+    """("all 1000 classes", every box) followed by one (name, boxes) per class, and a row of axes
+    for them."""
+    import matplotlib.pyplot as plt
+
+    panels = [("all 1000 classes", table)] + [(table.short_name(table.class_index(c)), table.for_class(c))
+                                               for c in (classes or [])]
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels) + 0.8, size + 0.9), squeeze=False,
+                             layout="constrained")
+    return panels, fig, axes
+
+
 def plot_centre_histograms(table: BoxTable, classes: list[int | str] | None = None, bins: int = 20,
                            kind: str = "centre", size: float = 2.9):
     """2-D histograms of box positions: all boxes first, then one panel per class.
 
     Colour = density relative to uniform (1 = uniform share; log colour scale). Returns the figure.
     """
-    import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
-    classes = list(classes or [])
-    panels = [("all 1000 classes", table)] + [(table.short_name(table.class_index(c)), table.for_class(c))
-                                               for c in classes]
-    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels) + 0.8, size + 0.9), squeeze=False,
-                             layout="constrained")
+    panels, fig, axes = _class_panels(table, classes, size)
     im = None
     for ax, (title, t) in zip(axes[0], panels):
         x, y, valid = positions(t, kind)
@@ -372,14 +379,9 @@ def plot_height_vs_centre(table: BoxTable, classes: list[int | str] | None = Non
     """2-D histograms of box height (fraction of the image height) against centre y (fraction of
     the height), all boxes and one panel per class; the grey lines bound what is geometrically
     possible (a box of height h has its centre in ``[h/2, 1 - h/2]``)."""
-    import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
-    classes = list(classes or [])
-    panels = [("all 1000 classes", table)] + [(table.short_name(table.class_index(c)), table.for_class(c))
-                                               for c in classes]
-    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels) + 0.8, size + 0.9), squeeze=False,
-                             layout="constrained")
+    panels, fig, axes = _class_panels(table, classes, size)
     im = None
     for ax, (title, t) in zip(axes[0], panels):
         b = bins if len(t) > 2000 else min(bins, 10)

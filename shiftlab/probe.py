@@ -434,7 +434,8 @@ def architecture_factors(include_offline: bool = True, include_mnist: bool = Tru
     import torchvision
 
     from .config import cache_dir
-    from .train import config_key, load_or_compute
+    from .cache import config_key
+    from .train import load_or_compute
 
     have_timm = importlib.util.find_spec("timm") is not None
     meta = {"offline": include_offline, "mnist": include_mnist, "torch": str(torch.__version__),
@@ -574,7 +575,8 @@ def imagenet_nonshiftability(im: object, photos: object, n_images: int = 10, n_s
     """
     from .config import cache_dir
     from .protocols import shift_sequence
-    from .train import config_key, load_or_compute
+    from .cache import config_key
+    from .train import load_or_compute
 
     model = im.model  # type: ignore[attr-defined]
     n = min(n_images, len(photos))  # type: ignore[arg-type]

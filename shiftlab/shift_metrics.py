@@ -27,9 +27,7 @@ Resize routines
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +38,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .cache import read_verified_bytes, write_verified_bytes
+from .cache import config_key, read_verified_bytes, write_verified_bytes
 from .config import cache_dir, is_quick
 from .imagenet import ImageNetModel
 from .photos import PhotoSet
@@ -199,15 +197,14 @@ def load_or_compute_arrays(kind: str, config: dict[str, Any], compute: Callable[
                            use_cache: bool = True, folder: Path | None = None) -> dict[str, np.ndarray]:
     """Load a dict of arrays from the cache or compute and store it.
 
-    The file name is ``<kind>-<sha256(config + CODE_VERSION)[:20]>.npz`` in
+    The file name is ``<kind>-<config_key(config + CODE_VERSION)>.npz`` in
     ``cache_dir()/imagenet_shifts``; it is written atomically (temporary file + ``os.replace``)
     with a SHA-256 header and verified on load. A damaged file triggers a warning and a
     recomputation, never a silent use.
     """
     if not kind.isidentifier():
         raise ValueError(f"kind must be a simple name, got {kind!r}")
-    text = json.dumps({"config": config, "code": CODE_VERSION}, sort_keys=True, default=str)
-    key = hashlib.sha256(text.encode()).hexdigest()[:20]
+    key = config_key({"config": config, "code": CODE_VERSION})
     path = (folder or cache_dir() / "imagenet_shifts") / f"{kind}-{key}.npz"
     if use_cache and path.is_file():
         try:
@@ -218,18 +215,6 @@ def load_or_compute_arrays(kind: str, config: dict[str, Any], compute: Callable[
     if use_cache:
         _write_verified(path, arrays)
     return arrays
-
-
-def _photo_fingerprint(photos: PhotoSet) -> str:
-    h = hashlib.sha256()
-    for f, img, lab in zip(photos.files, photos.images, photos.labels.tolist()):
-        h.update(f"{f}:{lab}:{tuple(img.shape)}".encode())
-        h.update(img.numpy().tobytes())
-    return h.hexdigest()[:20]
-
-
-def _model_id(model: ImageNetModel) -> str:
-    return f"{model.name}|{model.description}|{model.input_size}"
 
 
 # --------------------------------------------------------------------------- measurements
@@ -413,7 +398,7 @@ def run_shift_study(model: ImageNetModel, photos: PhotoSet, config: StudyConfig 
     """
     _check(model, photos)
     cfg = config or StudyConfig.default()
-    base = {"model": _model_id(model), "photos": _photo_fingerprint(photos)}
+    base = {"model": model.identity, "photos": photos.fingerprint()}
     seqs = {}
     for p in cfg.protocols:
         seqs[p] = load_or_compute_arrays(

@@ -21,9 +21,7 @@ reported with a warning and recomputed, never used.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
-import json
 import time
 import warnings
 from collections.abc import Callable
@@ -36,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import random_shift
-from .cache import CacheCorruptError, read_verified_bytes, write_verified_bytes
+from .cache import CacheCorruptError, config_key, read_verified_bytes, write_verified_bytes
 from .config import cache_dir
 from .data import MnistSplit, load_mnist
 from .device import get_device
@@ -114,12 +112,6 @@ class TrainConfig:
     def key(self) -> str:
         """SHA-256 (hex, 24 chars) of the configuration and :data:`TRAIN_CODE_VERSION`."""
         return config_key({"train": self.as_dict(), "code": TRAIN_CODE_VERSION})
-
-
-def config_key(obj: Any) -> str:
-    """A stable short hash of any JSON-able configuration."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 @dataclass

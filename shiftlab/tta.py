@@ -23,7 +23,6 @@ Two studies, both cached (load-or-compute, verified files):
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -160,16 +159,6 @@ def ring_shifts(n: int, radius: int, generator: torch.Generator | None = None) -
     return ring[pick, 0].clone(), ring[pick, 1].clone()
 
 
-# --------------------------------------------------------------------------- caching helpers
-
-
-def _key(obj: Any) -> str:
-    import json
-
-    text = json.dumps({"obj": obj, "code": CODE_VERSION}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
 # --------------------------------------------------------------------------- MNIST study
 
 
@@ -300,7 +289,8 @@ def mnist_tta_study(settings: Any = None, config: MnistTTAConfig | None = None, 
     from .data import load_mnist
     from .experiments import MnistSettings, load_trained
     from .mnist_bias import centre_of_mass
-    from .train import config_key, load_or_compute
+    from .cache import config_key
+    from .train import load_or_compute
 
     settings = settings or MnistSettings.default()
     cfg = config or MnistTTAConfig.default()
@@ -405,14 +395,6 @@ class ImageNetTTAStudy:
         return out
 
 
-def _photo_key(photos: Any) -> str:
-    h = hashlib.sha256()
-    for f, img, lab in zip(photos.files, photos.images, photos.labels.tolist()):
-        h.update(f"{f}:{lab}:{tuple(img.shape)}".encode())
-        h.update(hashlib.sha256(img.numpy().tobytes()).digest())
-    return h.hexdigest()[:20]
-
-
 def _imagenet_one(model: Any, img: torch.Tensor, label: int, cfg: ImageNetTTAConfig) -> tuple[dict[str, dict], int]:
     from .protocols import crop_windows, protocol_source, sequence_shifts
     from .shift_metrics import sequence_statistics
@@ -459,7 +441,7 @@ def imagenet_tta_study(model: Any, photos: Any, config: ImageNetTTAConfig | None
     if cfg.n_steps < 2:
         raise ValueError("n_steps must be at least 2 (pairs of neighbouring frames)")
     start = time.perf_counter()
-    conf = {"model": f"{model.name}|{model.description}|{model.input_size}", "photos": _photo_key(photos),
+    conf = {"model": model.identity, "photos": photos.fingerprint(),
             "study": cfg.as_dict(), "tta_code": CODE_VERSION}
 
     def compute() -> dict[str, np.ndarray]:

@@ -132,6 +132,7 @@ class FakeImageNet:
     """Stands in for an ImageNetModel: class = brightness bin of the window's mean (10 classes)."""
 
     name, description, input_size = "fake", "brightness", 32
+    identity = "fake|brightness|32"
 
     def predict(self, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
         m = images.mean((1, 2, 3))
