@@ -63,7 +63,6 @@ __all__ = [
     "make_variant",
     "VariantRun",
     "VariantResults",
-    "shift_predictions",
     "shift_consistency",
     "run_variants",
     "load_variant",
@@ -286,37 +285,12 @@ def make_variant(name: str, channels: tuple[int, int] = (4, 8), hidden: int = 64
 
 
 # --------------------------------------------------------------------------- consistency
-@torch.no_grad()
-def shift_predictions(model: nn.Module, images: torch.Tensor, shifts: torch.Tensor, batch: int = 4096,
-                      fill: str = "zero") -> torch.Tensor:
-    """Top-1 predictions ``[N, S]`` of ``model`` for every digit moved by every shift ``[S, 2]``
-    (all shifts of a chunk of digits in one forward pass)."""
-    from .shifts import translate_grid
-
-    if images.ndim != 4 or images.shape[0] == 0:
-        raise ValueError(f"images must be a non-empty [N, C, H, W] batch, got {tuple(images.shape)}")
-    if shifts.ndim != 2 or shifts.shape[1] != 2:
-        raise ValueError(f"shifts must have shape [S, 2], got {tuple(shifts.shape)}")
-    dev = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    s = shifts.shape[0]
-    step = max(1, batch // s)
-    out = []
-    for i in range(0, images.shape[0], step):
-        x = images[i : i + step].to(dev)
-        b = x.shape[0]
-        logits = model(translate_grid(x, shifts.to(dev), fill=fill).reshape(s * b, *x.shape[1:]))
-        out.append(logits.argmax(-1).reshape(s, b).T.cpu())
-    model.train(was_training)
-    return torch.cat(out)
-
-
 def shift_consistency(model: nn.Module, images: torch.Tensor, max_shift: int = 3, fill: str = "zero") -> float:
     """Zhang's consistency for MNIST, in %: over every digit and every *pair* of shifts of
     ``[-max_shift, max_shift]^2`` (all pairs, each digit weighing the same), how often the two
     shifted copies get the same top-1 class. This is the expectation of Zhang's random-pair
     metric under uniformly drawn shifts, computed exactly instead of sampled."""
+    from .evaluate import shift_predictions
     from .shift_metrics import consistency
     from .shifts import shift_grid
 

@@ -22,6 +22,7 @@ by the norm of the original's, ``||f(S x) - f(x)|| / ||f(x)||``, averaged over t
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ from .shifts import shift_grid, translate_grid
 
 __all__ = [
     "GridResult",
+    "iter_shift_logits",
+    "shift_predictions",
     "evaluate_shift_grid",
     "grid_accuracy",
     "article_columns",
@@ -90,8 +93,42 @@ class GridResult:
                    np.asarray(d["sensitivity"], dtype=np.float64), int(d["n_images"]))
 
 
-def _chunk(n_shifts: int, batch: int) -> int:
-    return max(1, batch // max(1, n_shifts))
+def iter_shift_logits(model: nn.Module, images: torch.Tensor, shifts: torch.Tensor, batch: int = 4096,
+                      fill: str = "zero", progress: bool = False) -> Iterator[tuple[slice, torch.Tensor]]:
+    """Logits for every digit under every shift, a chunk of digits at a time.
+
+    All ``S`` shifts of ``max(1, batch // S)`` digits go through the model in one forward pass.
+    The model is put in eval mode for the loop and restored afterwards.
+
+    Yields:
+        ``(rows, logits)``: the slice of ``images`` in the chunk and logits ``[S, b, classes]``.
+    """
+    from tqdm.auto import tqdm
+
+    if images.ndim != 4 or images.shape[0] == 0:
+        raise ValueError(f"images must be a non-empty [N, C, H, W] batch, got {tuple(images.shape)}")
+    if shifts.ndim != 2 or shifts.shape[1] != 2:
+        raise ValueError(f"shifts must have shape [S, 2], got {tuple(shifts.shape)}")
+    dev = next(model.parameters()).device
+    shifts = shifts.to(dev)
+    s, n = shifts.shape[0], images.shape[0]
+    step = max(1, batch // s)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for i in tqdm(range(0, n, step), desc="shift grid", disable=not progress, leave=False):
+                x = images[i : i + step].to(dev)
+                b = x.shape[0]
+                yield slice(i, i + b), model(translate_grid(x, shifts, fill=fill).reshape(s * b, *x.shape[1:])).reshape(s, b, -1)
+    finally:
+        model.train(was_training)
+
+
+def shift_predictions(model: nn.Module, images: torch.Tensor, shifts: torch.Tensor, batch: int = 4096,
+                      fill: str = "zero") -> torch.Tensor:
+    """Top-1 predictions ``[N, S]`` of ``model`` for every digit moved by every shift ``[S, 2]``."""
+    return torch.cat([logits.argmax(-1).T.cpu() for _, logits in iter_shift_logits(model, images, shifts, batch, fill)])
 
 
 @torch.no_grad()
@@ -109,8 +146,6 @@ def evaluate_shift_grid(model: nn.Module, images: torch.Tensor, labels: torch.Te
             shifts of ``max(1, batch // S)`` digits at once).
         progress: show a tqdm.auto bar.
     """
-    from tqdm.auto import tqdm
-
     if images.ndim != 4 or labels.ndim != 1 or images.shape[0] != labels.shape[0] or images.shape[0] == 0:
         raise ValueError(f"need images [N, C, H, W] and labels [N] with N > 0, got {tuple(images.shape)}, {tuple(labels.shape)}")
     dev = next(model.parameters()).device
@@ -120,21 +155,14 @@ def evaluate_shift_grid(model: nn.Module, images: torch.Tensor, labels: torch.Te
     zero = torch.nonzero((grid == 0).all(1)).flatten()
     if zero.numel() == 0:
         raise ValueError("the shifts must include (0, 0) (the reference for the sensitivity map)")
-    was_training = model.training
-    model.eval()
     s, n = grid.shape[0], images.shape[0]
     correct = torch.zeros(s, device=dev)
     dist = torch.zeros(s, device=dev)
-    step = _chunk(s, batch)
-    for i in tqdm(range(0, n, step), desc="shift grid", disable=not progress, leave=False):
-        x = images[i : i + step].to(dev)
-        y = labels[i : i + step].to(dev)
-        b = x.shape[0]
-        logits = model(translate_grid(x, grid).reshape(s * b, *x.shape[1:])).reshape(s, b, -1)
+    for rows, logits in iter_shift_logits(model, images, grid, batch, progress=progress):
+        y = labels[rows].to(dev)
         correct += (logits.argmax(-1) == y[None]).sum(1)
         ref = logits[zero[0]]
         dist += ((logits - ref[None]).norm(dim=-1) / ref.norm(dim=-1).clamp_min(1e-12)[None]).sum(1)
-    model.train(was_training)
     return GridResult(grid.cpu().numpy().astype(np.int64), (correct / n).double().cpu().numpy(),
                       (dist / n).double().cpu().numpy(), n)
 

@@ -107,3 +107,22 @@ def test_roundtrip_and_errors():
         evaluate_shift_grid(CentreProbe(), x, y, shifts=torch.tensor([[1, 0]]))
     with pytest.raises(ValueError):
         evaluate_shift_grid(CentreProbe(), x[:, 0], y)
+
+
+def test_iter_shift_logits_chunks_cover_every_digit_and_restore_mode():
+    import pytest
+    import torch
+    from torch import nn
+
+    from shiftlab.evaluate import iter_shift_logits
+    from shiftlab.shifts import shift_grid
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 3)).train()
+    x = torch.rand(5, 1, 8, 8)
+    g = shift_grid(1)
+    chunks = list(iter_shift_logits(model, x, g, batch=2 * len(g)))
+    assert [c[0] for c in chunks] == [slice(0, 2), slice(2, 4), slice(4, 5)]
+    assert all(lg.shape == (9, r.stop - r.start, 3) for r, lg in chunks)
+    assert model.training
+    with pytest.raises(ValueError):
+        next(iter_shift_logits(model, x[0], g))
