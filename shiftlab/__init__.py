@@ -44,6 +44,7 @@ from .experiments import MnistSettings, run_mnist
 from .imagenet import load_imagenet_model
 from .models import make_model
 from .photos import load_photos
+from .plotting import use_book_style
 from .train import TrainConfig, load_or_train, train_model
 from .tta import tta_predict
 from .shifts import shift_grid, translate, translate_grid
@@ -72,6 +73,7 @@ __all__ = [
     "load_imagenet_model",
     "make_model",
     "load_photos",
+    "use_book_style",
     "TrainConfig",
     "load_or_train",
     "train_model",

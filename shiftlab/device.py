@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import textwrap
 from dataclasses import dataclass, field
 
 import torch
@@ -87,15 +88,33 @@ class DoctorReport:
             lines += [""] + [f"* {a}" for a in self.advice]
         return "\n".join(lines)
 
+    def brief(self) -> str:
+        """The short form shown in the book: no paths, nothing machine-specific but the
+        device, one line of settings and the advice."""
+        gpu = f"{self.gpu_name} ({self.gpu_memory_gb:.0f} GB)" if self.gpu_name else "no GPU"
+        lines = [
+            f"device: {self.device} ({gpu}) | PyTorch {self.torch_version.split('+')[0]}",
+            f"mode: {'QUICK (small subsets)' if self.quick else 'FULL'} | "
+            f"course data: {'SHIFTLAB_DATA' if self.data_root else 'cache and downloads'}"
+            f"{' | Colab' if self.colab else ''}",
+        ]
+        if self.data_root and self.data_root.startswith("INVALID"):
+            lines[1] = lines[1].replace("SHIFTLAB_DATA", "SHIFTLAB_DATA (invalid: see doctor())")
+        for a in self.advice:
+            lines += textwrap.wrap(a, width=86, initial_indent="* ", subsequent_indent="  ")
+        return "\n".join(lines)
+
     def __str__(self) -> str:
         return self.text()
 
 
-def doctor(show: bool = True) -> DoctorReport:
+def doctor(show: bool = True, brief: bool = False) -> DoctorReport:
     """Report the software, the device and the course settings, with advice.
 
     Args:
         show: print the report (default). The report is returned either way.
+        brief: print the short form (:meth:`DoctorReport.brief`, no paths): the setup cell of
+            every chapter uses it; ``python -m shiftlab doctor`` prints the full report.
     """
     dev = get_device()
     gpu_name = gpu_mem = None
@@ -141,5 +160,5 @@ def doctor(show: bool = True) -> DoctorReport:
         advice=advice,
     )
     if show:
-        print(report.text())
+        print(report.brief() if brief else report.text())
     return report

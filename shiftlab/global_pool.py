@@ -9,6 +9,7 @@ that are multiples of the stride.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -16,7 +17,7 @@ from torch import nn
 
 from .shifts import Fill, translate
 
-__all__ = ["global_sum", "relative_sum_change", "tiny_classifier"]
+__all__ = ["global_sum", "SumChange", "relative_sum_change", "tiny_classifier"]
 
 
 def global_sum(r: torch.Tensor) -> torch.Tensor:
@@ -26,32 +27,71 @@ def global_sum(r: torch.Tensor) -> torch.Tensor:
     return r.sum(dim=(-2, -1))
 
 
+@dataclass(frozen=True)
+class SumChange:
+    """How much the global sums of a representation move under shifts.
+
+    Attributes:
+        change: ``[S, N, K]``: for each shift, image and *live* channel,
+            ``|Σ f(S x) - Σ f(x)|`` divided by the channel's scale.
+        scale: ``[K]``: each live channel's mean ``|Σ f(x)|`` over the unshifted images.
+        live: ``[C]`` bool: which of the representation's channels are live (mean ``|Σ f(x)|``
+            above the tolerance); dead channels (e.g. a ReLU that never fires on these images)
+            have no scale to compare with and are left out of ``change``.
+    """
+
+    change: torch.Tensor
+    scale: torch.Tensor
+    live: torch.Tensor
+
+    @property
+    def n_dead(self) -> int:
+        """How many channels were left out because they are dead."""
+        return int((~self.live).sum())
+
+
 @torch.no_grad()
 def relative_sum_change(
     f: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     shifts: torch.Tensor,
     fill: Fill = "circular",
-    eps: float = 1e-12,
-) -> torch.Tensor:
-    """``|Σ f(S x) - Σ f(x)| / |Σ f(x)|`` per shift, image and channel.
+    dead_tol: float = 1e-6,
+) -> SumChange:
+    """The change of each channel's global sum under each shift, relative to the channel's
+    typical size: ``|Σ f(S x)[n, k] - Σ f(x)[n, k]| / mean_n |Σ f(x)[n, k]|``.
+
+    Dividing by the mean over the images (not by each image's own sum) keeps the measure
+    finite when one image happens to give a zero sum (a ReLU channel that is silent on it).
+    Channels whose mean ``|Σ f(x)|`` is at most ``dead_tol`` are dead and left out.
 
     Args:
         f: a map from ``[N, C, H, W]`` images to ``[N, K, h, w]`` feature maps.
-        x: the images.
-        shifts: ``[S, 2]`` integer ``(dx, dy)``.
+        x: the images (at least one).
+        shifts: ``[S, 2]`` integer ``(dx, dy)`` (at least one).
+        fill: how the shift fills the border (``"circular"`` for the exact argument).
+        dead_tol: the largest mean ``|Σ f(x)|`` that counts as a dead channel.
 
     Returns:
-        ``[S, N, K]`` relative changes of the global sums.
+        a :class:`SumChange` with ``change`` of shape ``[S, N, K_live]``.
+
+    Raises:
+        ValueError: on malformed shifts, no images, or when every channel is dead.
     """
-    if shifts.ndim != 2 or shifts.shape[1] != 2:
-        raise ValueError(f"shifts must have shape [S, 2], got {tuple(shifts.shape)}")
-    base = global_sum(f(x))
+    if shifts.ndim != 2 or shifts.shape[1] != 2 or len(shifts) == 0:
+        raise ValueError(f"shifts must have shape [S, 2] with S >= 1, got {tuple(shifts.shape)}")
+    if len(x) == 0:
+        raise ValueError("x holds no images")
+    base = global_sum(f(x))                                 # [N, K]
+    scale = base.abs().mean(dim=0)                          # [K]
+    live = scale > dead_tol
+    if not bool(live.any()):
+        raise ValueError("every channel is dead on these images: no relative change is defined")
     out = []
     for dx, dy in shifts.tolist():
-        moved = global_sum(f(translate(x, dx, dy, fill)))
-        out.append((moved - base).abs() / (base.abs() + eps))
-    return torch.stack(out)
+        moved = global_sum(f(translate(x, dx, dy, fill)))   # [N, K]
+        out.append((moved - base).abs()[:, live] / scale[live])
+    return SumChange(change=torch.stack(out), scale=scale[live], live=live)
 
 
 class _Tiny(nn.Module):

@@ -27,12 +27,16 @@ def plot_equivariance(image: torch.Tensor, conv: Callable[[torch.Tensor], torch.
     f_sx = conv(xs)[0, channel]
     s_fx = translate(conv(x), dx, dy, "zero")[0, channel]
     lim = float(max(f_sx.abs().max(), s_fx.abs().max()))
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
-    show_image(axes[0], xs[0, 0], f"input shifted by ({dx}, {dy})", colorbar="intensity")
-    show_image(axes[1], f_sx, "conv(shifted input)", cmap="RdBu_r", vmin=-lim, vmax=lim, colorbar="response")
-    show_image(axes[2], s_fx, "shifted conv(input)", cmap="RdBu_r", vmin=-lim, vmax=lim, colorbar="response")
-    show_image(axes[3], (f_sx - s_fx).abs(), "|difference|", cmap="magma", colorbar="absolute error")
-    fig.suptitle(f"Convolution commutes with the shift (channel {channel}, zero padding)")
+    fig, axes = plt.subplots(2, 2, figsize=(7.2, 6.4))
+    show_image(axes[0, 0], xs[0, 0], f"input shifted by ({dx}, {dy})", colorbar="intensity")
+    show_image(axes[0, 1], (f_sx - s_fx).abs(), "|difference| of the two maps", cmap="magma",
+               colorbar="absolute error")
+    show_image(axes[1, 0], f_sx, "conv(shifted input)", cmap="RdBu_r", vmin=-lim, vmax=lim,
+               colorbar="response")
+    show_image(axes[1, 1], s_fx, "shifted conv(input)", cmap="RdBu_r", vmin=-lim, vmax=lim,
+               colorbar="response")
+    fig.suptitle(f"Convolution commutes with the shift, except at the border\n"
+                 f"(channel {channel}, zero padding)")
     fig.tight_layout()
     return fig
 
@@ -85,7 +89,7 @@ def equivariance_explorer(image: torch.Tensor, conv: Callable[[torch.Tensor], to
 def plot_pooling(dx: int, dy: int) -> Figure:
     """The "ㄱ" toy for a shift (dx, dy): image, detector map, 2x2 max-pooled map, each before/after."""
     ex = l_shape_example(dx=dx, dy=dy)
-    fig, axes = plt.subplots(2, 3, figsize=(10, 6.6))
+    fig, axes = plt.subplots(2, 3, figsize=(8, 5.6))
     changed = (ex.pooled != ex.pooled_shifted).numpy()
     for row, (img, det, pooled, tag) in enumerate([
         (ex.image, ex.detector, ex.pooled, "original"),
@@ -95,8 +99,8 @@ def plot_pooling(dx: int, dy: int) -> Figure:
         show_values(axes[row, 1], det, f"detector map, {tag}", fmt="{:.0f}")
         show_values(axes[row, 2], pooled, f"2x2 max pool, {tag}", fmt="{:.0f}",
                     highlight=changed if row == 1 else None)
-    fig.suptitle(f"Max pooling after a shift of ({dx}, {dy}): {int(changed.sum())} of {changed.size} "
-                 "pooled values change (red)")
+    fig.suptitle(f"Max pooling after a shift of ({dx}, {dy}): {int(changed.sum())} of "
+                 f"{changed.size} pooled values change (red)")
     fig.tight_layout()
     return fig
 

@@ -31,10 +31,37 @@ def test_setup_source_is_idempotent_code():
     assert "--no-deps" in src and "find_spec" in src and "doctor" in src and "seed_everything" in src
 
 
+def test_setup_source_lines_fit_the_page():
+    assert max(len(line) for line in book.setup_source("https://github.com/a/b").split("\n")) <= 90
+
+
 def test_badge_and_glue():
     badge = book.colab_badge("https://github.com/a/b", "notebooks/x.ipynb")
     assert "colab.research.google.com/github/a/b/blob/main/notebooks/x.ipynb" in badge
     book.glue("unit_test_value", 1.5)  # must not raise with or without myst-nb
+    book.glue("unit_test_fraction", 0.25, kind="fraction")
+    book.glue("unit_test_count", 3, kind="count")
+
+
+@pytest.mark.parametrize("value, kind, error", [
+    (1.5, "fraction", ValueError), (-0.1, "accuracy", ValueError), (101.0, "percent", ValueError),
+    (float("nan"), "nonneg", ValueError), (2.5, "count", ValueError), ("text", "fraction", TypeError),
+    (True, "count", TypeError), (0.5, "no-such-kind", ValueError),
+])
+def test_glue_rejects_values_outside_their_kind(value, kind, error):
+    with pytest.raises(error):
+        book.glue("bad", value, kind=kind)
+
+
+def test_glue_writes_plain_numbers_and_the_kind(capsys, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, raw, metadata: shown.append((data, metadata)))
+    import numpy as np
+
+    book.glue("x", np.float64(0.5), kind="fraction")
+    data, meta = shown[0]
+    assert data[book.GLUE_PREFIX + "text/plain"] == "0.5"  # not np.float64(0.5)
+    assert meta["scrapbook"]["name"] == "x" and meta["shiftlab"]["kind"] == "fraction"
 
 
 def test_there_are_notebooks():
@@ -58,7 +85,7 @@ def test_notebook_conventions(path):
         for out in c.get("outputs", []):
             assert out["output_type"] != "error", "no error outputs"
             text = "".join(out.get("text", ""))
-            assert "QUICK (SHIFTLAB_QUICK=1" not in text, "committed in full mode"
+            assert "mode: QUICK" not in text, "committed in full mode"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
 

@@ -48,3 +48,16 @@ def test_doctor_warns_about_full_mode_on_cpu(monkeypatch, capsys):
     rep = device.doctor(show=False)
     assert capsys.readouterr().out == ""
     assert any("FULL mode" in a for a in rep.advice)
+
+
+def test_doctor_brief_prints_no_paths(capsys, monkeypatch, tmp_path):
+    from shiftlab.device import doctor
+
+    monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "cache"))
+    report = doctor(brief=True)
+    out = capsys.readouterr().out
+    assert str(tmp_path) not in out and "mode:" in out and "device:" in out
+    assert "SHIFTLAB_DATA" in out  # says where data come from, not the path
+    assert all(len(line) <= 90 for line in out.splitlines())
+    assert str(tmp_path) in report.text()  # the full report keeps the paths

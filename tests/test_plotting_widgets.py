@@ -27,6 +27,43 @@ def test_image_row():
     plt.close(fig)
 
 
+def test_image_row_fits_the_book_column_and_wraps():
+    fig = plotting.image_row([torch.rand(4, 4)] * 9, list("abcdefghi"), "nine")
+    width, height = fig.get_size_inches()
+    assert width <= plotting.BOOK_WIDTH + 1e-9
+    assert sum(ax.get_visible() and ax.axison for ax in fig.axes) == 9  # 2 rows of 6, 3 blank
+    assert len(fig.axes) == 12
+    with pytest.raises(ValueError):
+        plotting.image_row([], [], "none")
+    with pytest.raises(ValueError):
+        plotting.image_row([torch.rand(2, 2)], ["a"], "x", max_cols=0)
+    plt.close(fig)
+
+
+def test_use_book_style_sets_readable_sizes():
+    with matplotlib.rc_context():
+        plotting.use_book_style()  # outside IPython: sizes only, no error
+        assert plt.rcParams["figure.figsize"][0] <= plotting.BOOK_WIDTH
+        assert plt.rcParams["font.size"] >= 9
+
+
+def test_shift_heatmap_without_colorbar_returns_the_image():
+    fig, ax = plt.subplots()
+    g = torch.tensor([[dx, dy] for dy in range(-1, 2) for dx in range(-1, 2)])
+    im = plotting.shift_heatmap(ax, torch.rand(9), g, "t", None)
+    assert len(fig.axes) == 1 and im.get_array().shape == (3, 3)
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+    plt.close(fig)
+
+
+def test_explorer_figures_fit_the_book_column():
+    fig = widgets.plot_equivariance(torch.rand(28, 28), make_conv(1, 2, 3), 2, 1)
+    assert fig.get_size_inches()[0] <= plotting.BOOK_WIDTH
+    fig2 = widgets.plot_pooling(1, 0)
+    assert fig2.get_size_inches()[0] <= plotting.BOOK_WIDTH
+    plt.close("all")
+
+
 def test_plots_and_explorers_draw_a_static_figure():
     img = torch.rand(16, 16)
     fig = widgets.plot_equivariance(img, make_conv(), 2, 1)
