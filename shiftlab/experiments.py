@@ -161,6 +161,28 @@ class MnistResults:
         return {m: {c: _mean_std([r.columns[c] for r in self.select(m, augment)]) for c in COLUMNS}
                 for m in MODEL_NAMES if self.select(m, augment)}
 
+    def gain(self, column: str, new: tuple[str, bool], old: tuple[str, bool]) -> tuple[float, float]:
+        """How much configuration ``new`` beats ``old`` on ``column``, e.g.
+        ``gain("shift", ("C", False), ("A", False))`` for two pooling stages.
+
+        Returns the difference of the seed means and its standard error,
+        ``sqrt(s_new^2 / n_new + s_old^2 / n_old)`` (sample standard deviations over seeds;
+        ``nan`` when either side has a single seed, whose spread is unknown).
+        """
+        if column not in COLUMNS:
+            raise ValueError(f"column must be one of {COLUMNS}, got {column!r}")
+        sides = []
+        for model, augment in (new, old):
+            runs = self.select(model, augment)
+            if not runs:
+                raise KeyError(f"no runs for model {model!r}, augment={augment}")
+            sides.append(np.array([r.columns[column] for r in runs], dtype=np.float64))
+        a, b = sides
+        diff = float(a.mean() - b.mean())
+        if a.size < 2 or b.size < 2:
+            return diff, float("nan")
+        return diff, float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
+
     def mean_grid(self, model: str, augment: bool, what: str = "accuracy") -> np.ndarray:
         """Seed-mean accuracy (or ``"sensitivity"``) image ``[dy, dx]``."""
         runs = self.select(model, augment)
@@ -184,13 +206,14 @@ class MnistResults:
         return "\n".join(out)
 
     def markdown_table(self, augment: bool) -> str:
-        """One table (Markdown): for each column, ours (mean ± std) next to the article's."""
-        head = "| model | " + " | ".join(f"{c} (ours) | {c} (article)" for c in COLUMNS) + " |"
-        rows = [head, "|---" * (1 + 2 * len(COLUMNS)) + "|"]
+        """One table (Markdown), four short columns: for each of the article's columns, ours
+        (mean ± std over seeds; mean alone for one seed) with the article's value in brackets."""
+        head = "| model | " + " | ".join(COLUMNS) + " |"
+        rows = [head, "|---" * (1 + len(COLUMNS)) + "|"]
+        one = len(self.settings.seeds) == 1  # no spread to report from a single seed
         for m, cols in self.table(augment).items():
-            one = len(self.settings.seeds) == 1  # no spread to report from a single seed
             cells = [(f"{cols[c][0]:.3f}" if one else f"{cols[c][0]:.3f} ± {cols[c][1]:.3f}")
-                     + f" | {ARTICLE[augment][m][i]:.3f}" for i, c in enumerate(COLUMNS)]
+                     + f" ({ARTICLE[augment][m][i]:.3f})" for i, c in enumerate(COLUMNS)]
             rows.append(f"| {m} | " + " | ".join(cells) + " |")
         return "\n".join(rows)
 
@@ -203,8 +226,8 @@ class MnistResults:
             for m, cols in self.table(aug).items():
                 for c, (mu, sd) in cols.items():
                     name = f"{prefix}_{'aug' if aug else 'noaug'}_{m}_{c.replace(' ', '')}"
-                    glue(name, mu)
-                    glue(name + "_std", sd)
+                    glue(name, mu, kind="accuracy")
+                    glue(name + "_std", sd, kind="nonneg")
 
     def to_dict(self) -> dict[str, Any]:
         summary = {("aug" if a else "no_aug"): {m: {c: {"mean": v[0], "std": v[1]} for c, v in cols.items()}

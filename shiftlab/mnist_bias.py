@@ -128,20 +128,24 @@ def ink_frequency(images: torch.Tensor, threshold: float = 0.0) -> torch.Tensor:
 
 def plot_centring(train_images: torch.Tensor, test_images: torch.Tensor,
                   curves: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                  radii: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8), aug_reach: int = 3, seed: int = 0):
-    """The MNIST centring figure, in pixel coordinates: (a) where training digits have ink,
-    (b) their centres of mass, (c) centres of shifted test digits (one random shift per ring)
-    against the 1-px square of the training centres and the reach of +-``aug_reach`` px
-    augmentation, (d) optional accuracy curves ``{label: (ring, accuracy)}``."""
+                  radii: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8), aug_reach: int = 3,
+                  seed: int = 0, width: float = 8.0):
+    """The MNIST centring figure, in pixel coordinates, 2 x 2 panels ``width`` inches wide:
+    (a) where training digits have ink, (b) their centres of mass, (c) centres of shifted test
+    digits (one random shift per ring) against the 1-px square of the training centres and the
+    reach of +-``aug_reach`` px augmentation, (d) optional accuracy curves
+    ``{label: (ring, accuracy)}``."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
+    from matplotlib.ticker import MaxNLocator
 
     from .plotting import show_image
     from .tta import ring_shifts  # local import: tta imports this module
 
-    n_panels = 4 if curves else 3
-    fig, axes = plt.subplots(1, n_panels, figsize=(4.4 * n_panels, 4.1))
-    show_image(axes[0], ink_frequency(train_images), f"(a) ink frequency, {train_images.shape[0]:,} training digits",
+    fig, axes = plt.subplots(2, 2, figsize=(width, 0.9 * width), layout="constrained")
+    axes = axes.ravel()
+    show_image(axes[0], ink_frequency(train_images),
+               f"(a) ink, {train_images.shape[0]:,} training digits",
                cmap="magma", colorbar="fraction of digits with ink")
     com = centre_of_mass(train_images).numpy()
     c0 = np.round(com.mean(0))
@@ -149,10 +153,13 @@ def plot_centring(train_images: torch.Tensor, test_images: torch.Tensor,
     edges_y = np.arange(c0[1] - 1.5, c0[1] + 1.5 + 1e-9, 0.05)
     h, _, _ = np.histogram2d(com[:, 1], com[:, 0], bins=[edges_y, edges_x])
     h = h / com.shape[0]
-    im = axes[1].imshow(np.where(h > 0, h, np.nan), extent=(edges_x[0], edges_x[-1], edges_y[-1], edges_y[0]),
-                        cmap="viridis", interpolation="nearest")
-    fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.04).set_label("fraction of digits per 0.05 px bin")
-    axes[1].set(title="(b) centres of mass, training digits", xlabel="x (pixels)", ylabel="y (pixels)")
+    im = axes[1].imshow(np.where(h > 0, h, np.nan), cmap="viridis", interpolation="nearest",
+                        extent=(edges_x[0], edges_x[-1], edges_y[-1], edges_y[0]))
+    fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.04).set_label(
+        "fraction of digits per 0.05 px bin")
+    axes[1].add_patch(Rectangle((c0[0] - 0.5, c0[1] - 0.5), 1, 1, fill=False, ec="lime", lw=1.5))
+    axes[1].set(title="(b) centres of mass, training", xlabel="x (pixels)",
+                ylabel="y (pixels)")
     g = torch.Generator().manual_seed(seed)
     base = centre_of_mass(test_images).numpy()
     cmap = plt.get_cmap("plasma")
@@ -160,23 +167,30 @@ def plot_centring(train_images: torch.Tensor, test_images: torch.Tensor,
         dx, dy = ring_shifts(test_images.shape[0], r, g)
         axes[2].scatter(base[:, 0] + dx.numpy(), base[:, 1] + dy.numpy(), s=2, alpha=0.4,
                         color=cmap(i / max(len(radii) - 1, 1)),
-                        label=f"shift ring {r}" if r in (radii[0], radii[-1]) else None)
+                        label=f"ring {r}" if r in (radii[0], radii[-1]) else None)
     axes[2].add_patch(Rectangle((c0[0] - 0.5, c0[1] - 0.5), 1, 1, fill=False, ec="lime", lw=2,
-                                label="training centres (1-px square)"))
-    axes[2].add_patch(Rectangle((c0[0] - aug_reach - 0.5, c0[1] - aug_reach - 0.5), 2 * aug_reach + 1,
-                                2 * aug_reach + 1, fill=False, ec="k", ls="--", lw=1.2,
-                                label=f"reach of +-{aug_reach} px augmentation"))
+                                label="training centres"))
+    axes[2].add_patch(Rectangle((c0[0] - aug_reach - 0.5, c0[1] - aug_reach - 0.5),
+                                2 * aug_reach + 1, 2 * aug_reach + 1, fill=False, ec="k",
+                                ls="--", lw=1.2, label=f"+-{aug_reach} px augmentation"))
     lim = max(radii) + 1.5
-    axes[2].set(xlim=(c0[0] - lim, c0[0] + lim), ylim=(c0[1] + lim, c0[1] - lim), aspect="equal",
-                title="(c) centres of mass of shifted test digits", xlabel="x (pixels)", ylabel="y (pixels)")
-    axes[2].legend(fontsize=7, loc="lower left", markerscale=4)
+    axes[2].set(xlim=(c0[0] - lim, c0[0] + lim), ylim=(c0[1] + lim, c0[1] - lim),
+                aspect="equal", title="(c) centres of shifted test digits",
+                xlabel="x (pixels)", ylabel="y (pixels)")
+    axes[2].legend(fontsize=8, loc="lower left", markerscale=4, framealpha=0.9)
+    for ax in axes[:3]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if curves:
         for label, (r, acc) in curves.items():
             axes[3].plot(r, acc, marker="o", ms=3, label=label)
         axes[3].axvspan(-0.5, 0.5, color="lime", alpha=0.25, label="training centres")
-        axes[3].set(title="(d) models trained on centred digits", xlabel="shift ring max(|dx|, |dy|) (pixels)",
-                    ylabel="test accuracy", ylim=(0, 1.01))
-        axes[3].legend(fontsize=7)
+        axes[3].set(title="(d) trained on centred digits",
+                    xlabel="shift ring max(|dx|, |dy|) (pixels)", ylabel="test accuracy",
+                    ylim=(0, 1.01))
+        axes[3].xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes[3].legend(fontsize=8)
         axes[3].grid(alpha=0.3)
-    fig.tight_layout()
+    else:
+        axes[3].set_visible(False)
     return fig

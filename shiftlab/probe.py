@@ -18,11 +18,19 @@ before it have been recorded by then.
 
 Only shifts that are multiples of ``s`` in both directions move the last feature map by whole
 samples; those are the ``1 / s^2`` of all shifts for which the sampling theorem still lets global
-pooling be exactly invariant.
+pooling be exactly invariant -- provided the network ends in a global pool (a fully connected
+head reads positions) and the boundary is circular (circular padding and circular shifts).
 
 **Per-layer non-shiftability** (Azulay & Weiss 2019, their Fig. 8). For randomly chosen feature
 maps, follow the global sum ``g(t)`` of the map as the input shifts by ``t = 0, 1, ..., T - 1``
-pixels; call the map *non-shiftable* when ``max_t g - min_t g > 0.2 |mean_t g|``. For a shiftable
+pixels; call the (image, map) pair *non-shiftable* when its global sum varies by more than 20 %
+of its mean. "Its mean" is taken per *channel*: ``max_t g - min_t g > 0.2 * scale``, with
+``scale`` the mean ``|g|`` of that channel over all images and shifts
+(:func:`relative_variation`). Dividing by each pair's own mean instead would make the ratio
+explode for sparse ReLU maps whose sum is near zero on one image (a channel that barely fires
+there), which is an artefact of the denominator, not aliasing;
+:meth:`Nonshiftability.per_map_fraction` keeps that literal reading for comparison. Dead channels (``scale`` at most ``dead_tol``, zero
+for every image and shift) have no scale and are skipped and counted. For a shiftable
 representation (e.g. stride 1, circular, or properly low-passed) the global sum does not move.
 :func:`nonshiftability` reports the fraction of non-shiftable (image, map) pairs per layer.
 """
@@ -45,6 +53,8 @@ __all__ = [
     "guaranteed_fraction",
     "leaf_modules",
     "capture_maps",
+    "DEAD_TOL",
+    "relative_variation",
     "Nonshiftability",
     "nonshiftability",
     "FactorRow",
@@ -277,23 +287,66 @@ def capture_maps(model: nn.Module, x: torch.Tensor, modules: Sequence[tuple[str,
     return out
 
 
+#: a channel whose mean |global sum| over all images and shifts is at most this is dead
+DEAD_TOL = 1e-6
+
+
+def relative_variation(sums: np.ndarray, dead_tol: float = DEAD_TOL) -> tuple[np.ndarray, np.ndarray]:
+    """How much each map's global sum varies over the shifts, relative to its channel's scale.
+
+    ``rel[n, k] = (max_t g[t, n, k] - min_t g[t, n, k]) / scale[k]`` with
+    ``scale[k] = mean_{t, n} |g[t, n, k]|``, the channel's mean absolute global sum over all
+    images and shifts. The denominator is positive for every live channel, so the ratio is
+    finite even when one image's sum is (near) zero; an image on which a live channel stays
+    silent at every shift gets ``rel = 0`` (its sum does not move).
+
+    Args:
+        sums: ``[T, N, K]`` global sums of ``K`` channels for ``N`` images at ``T`` shifts;
+            channels that are NaN everywhere are padding.
+        dead_tol: channels with ``scale <= dead_tol`` are dead (no scale to compare with).
+
+    Returns:
+        ``(rel, dead)``: ``rel [N, K]`` (NaN for dead and padding channels) and ``dead [K]``
+        (True for dead channels; False for padding).
+
+    Raises:
+        ValueError: when ``sums`` is not 3-D, has fewer than two shifts, or ``dead_tol < 0``.
+    """
+    g = np.asarray(sums, dtype=np.float64)
+    if g.ndim != 3:
+        raise ValueError(f"sums must have shape [T, N, K], got {g.shape}")
+    if g.shape[0] < 2:
+        raise ValueError("need at least two shifts")
+    if not dead_tol >= 0:
+        raise ValueError(f"dead_tol must be non-negative, got {dead_tol!r}")
+    pad = np.all(np.isnan(g), axis=(0, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.abs(g).mean(axis=(0, 1))
+        dead = ~pad & (scale <= dead_tol)
+        spread = g.max(axis=0) - g.min(axis=0)
+        rel = np.where((pad | dead)[None, :], np.nan, spread / np.where(dead | pad, 1.0, scale))
+    return rel, dead
+
+
 @dataclass
 class Nonshiftability:
     """Per-layer non-shiftability.
 
     Attributes:
         layers: the watched layers' names, in depth order.
-        fraction: ``[L]`` fraction of sampled (image, map) pairs whose global sum varies by more
-            than ``threshold`` times its mean along the shifts.
-        change: ``[L, N, K]`` the relative variation ``(max - min) / |mean|`` of each sampled map
-            (NaN for maps that are zero for every shift, and as padding when a layer has fewer
-            than ``K`` sampled maps).
+        fraction: ``[L]`` fraction of sampled (image, map) pairs of live channels whose global
+            sum varies by more than ``threshold`` times the channel's mean ``|sum|``
+            (:func:`relative_variation`).
+        change: ``[L, N, K]`` that relative variation of each sampled map (NaN for dead
+            channels, and as padding when a layer has fewer than ``K`` sampled maps).
         sums: ``[L, T, N, K]`` the global sums themselves (NaN padding likewise).
         threshold: 0.2 in the paper's figure.
         shifts: ``[T]`` the shifts (pixels) of the sequence.
         channels: the sampled channel indices of each layer.
-        dead_fraction: ``[L]`` fraction of sampled maps that are zero at every shift (excluded
-            from ``fraction``).
+        dead_fraction: ``[L]`` fraction of each layer's sampled channels that are dead (zero
+            for every image and shift) and therefore skipped.
+        dead_channels: ``[L]`` how many sampled channels were skipped as dead.
+        sampled_channels: ``[L]`` how many channels were sampled per layer.
     """
 
     layers: list[str]
@@ -304,6 +357,66 @@ class Nonshiftability:
     shifts: np.ndarray
     channels: list[np.ndarray] = field(default_factory=list)
     dead_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dead_channels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    sampled_channels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+
+    @classmethod
+    def from_sums(cls, layers: Sequence[str], sums: np.ndarray, threshold: float = 0.2,
+                  shifts: np.ndarray | None = None, channels: Sequence[np.ndarray] = (),
+                  dead_tol: float = DEAD_TOL) -> Nonshiftability:
+        """Score the global sums ``[L, T, N, K]`` (NaN padding) with :func:`relative_variation`."""
+        sums = np.asarray(sums, dtype=np.float64)
+        if sums.ndim != 4 or sums.shape[0] != len(layers):
+            raise ValueError(f"sums must have shape [L={len(layers)}, T, N, K], got {sums.shape}")
+        if not threshold > 0:
+            raise ValueError(f"threshold must be positive, got {threshold!r}")
+        change = np.full((sums.shape[0], sums.shape[2], sums.shape[3]), np.nan)
+        fraction, n_dead, n_sampled = [], [], []
+        for li in range(sums.shape[0]):
+            rel, dead = relative_variation(sums[li], dead_tol)
+            change[li] = rel
+            valid = ~np.isnan(rel)
+            fraction.append(float((rel[valid] > threshold).mean()) if valid.any() else float("nan"))
+            n_dead.append(int(dead.sum()))
+            n_sampled.append(int((~np.all(np.isnan(sums[li]), axis=(0, 1))).sum()))
+        n_sampled_a = np.asarray(n_sampled)
+        lab = np.arange(sums.shape[1]) if shifts is None else np.asarray(shifts)
+        return cls(list(layers), np.asarray(fraction), change, sums, float(threshold), lab,
+                   [np.asarray(c) for c in channels], np.asarray(n_dead) / np.maximum(n_sampled_a, 1),
+                   np.asarray(n_dead), n_sampled_a)
+
+    def per_map_fraction(self) -> np.ndarray:
+        """``[L]`` the literal per-map reading, for comparison: the fraction of (image, map)
+        pairs with ``max_t g - min_t g > threshold * |mean_t g|``, dividing by the pair's *own*
+        mean (pairs that are zero at every shift are left out). Near-zero means make it
+        overcount sparse maps (see the module docstring)."""
+        out = []
+        for g in self.sums:
+            mean = g.mean(axis=0)  # NaN for padding channels
+            spread = g.max(axis=0) - g.min(axis=0)
+            silent = np.all(g == 0, axis=0) | np.isnan(mean)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                big = spread[~silent] > self.threshold * np.abs(mean[~silent])
+            out.append(float(big.mean()) if big.size else float("nan"))
+        return np.asarray(out)
+
+    def low_mean_fraction(self, level: float = 0.1) -> np.ndarray:
+        """``[L]`` fraction of (image, map) pairs of live channels whose mean ``|g|`` over the
+        shifts is below ``level`` times their channel's scale: the near-zero denominators of
+        :meth:`per_map_fraction`."""
+        if not level > 0:
+            raise ValueError(f"level must be positive, got {level!r}")
+        out = []
+        for g in self.sums:
+            pad = np.all(np.isnan(g), axis=(0, 1))
+            scale = np.abs(g).mean(axis=(0, 1))
+            live = ~pad & (scale > DEAD_TOL)
+            if not live.any():
+                out.append(float("nan"))
+                continue
+            own = np.abs(g[:, :, live].mean(axis=0))
+            out.append(float((own < level * scale[live]).mean()))
+        return np.asarray(out)
 
     def to_dict(self) -> dict:
         return {"layers": self.layers, "fraction": self.fraction.tolist(), "change": self.change.tolist(),
@@ -312,17 +425,19 @@ class Nonshiftability:
 
     @classmethod
     def from_dict(cls, d: dict) -> Nonshiftability:
-        return cls(list(d["layers"]), np.asarray(d["fraction"], dtype=np.float64),
-                   np.asarray(d["change"], dtype=np.float64), np.asarray(d["sums"], dtype=np.float64),
-                   float(d["threshold"]), np.asarray(d["shifts"]), [np.asarray(c) for c in d["channels"]],
-                   np.asarray(d["dead_fraction"], dtype=np.float64))
+        """Rebuild from :meth:`to_dict`. The scores are recomputed from the stored ``sums``
+        (:meth:`from_sums`), so a payload cached by an older scoring rule reads the same as
+        a fresh one."""
+        return cls.from_sums(list(d["layers"]), np.asarray(d["sums"], dtype=np.float64),
+                             float(d["threshold"]), np.asarray(d["shifts"]),
+                             [np.asarray(c) for c in d["channels"]])
 
 
 @torch.no_grad()
 def nonshiftability(model: nn.Module, frames: torch.Tensor, modules: Sequence[tuple[str, nn.Module]],
                     maps_per_layer: int | None = 16, threshold: float = 0.2, seed: int = 0,
                     batch: int = 64, shifts: Sequence[int] | np.ndarray | None = None,
-                    progress: bool = False) -> Nonshiftability:
+                    progress: bool = False, dead_tol: float = DEAD_TOL) -> Nonshiftability:
     """Per-layer non-shiftability of ``model`` (see the module docstring).
 
     Args:
@@ -332,9 +447,11 @@ def nonshiftability(model: nn.Module, frames: torch.Tensor, modules: Sequence[tu
         modules: the layers to watch, ``(name, module)`` in depth order.
         maps_per_layer: how many channels per layer are sampled at random (``seed``), the same
             ones for every image; ``None`` = all channels.
-        threshold: relative variation above which a map counts as non-shiftable.
+        threshold: relative variation above which a map counts as non-shiftable
+            (:func:`relative_variation`: spread over the shifts / the channel's mean ``|sum|``).
         batch: frames per forward pass.
         shifts: labels of the ``T`` shifts (for plots); default ``0 .. T-1``.
+        dead_tol: channels whose mean ``|sum|`` is at most this are dead and skipped.
     """
     from tqdm.auto import tqdm
 
@@ -367,23 +484,11 @@ def nonshiftability(model: nn.Module, frames: torch.Tensor, modules: Sequence[tu
         per_layer.append((g[:, :, ch], ch))
     width = max(g.shape[2] for g, _ in per_layer)
     sums = np.full((len(per_layer), t, n, width), np.nan)
-    change = np.full((len(per_layer), n, width), np.nan)
-    dead_frac, fraction, chosen = [], [], []
-    for li, (g, ch) in enumerate(per_layer):
-        mean = g.mean(axis=0)
-        spread = g.max(axis=0) - g.min(axis=0)
-        dead = np.all(g == 0, axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.where(dead, np.nan, spread / np.abs(mean))
-        valid = ~np.isnan(rel)
-        fraction.append(float((rel[valid] > threshold).mean()) if valid.any() else float("nan"))
-        dead_frac.append(float(dead.mean()))
+    for li, (g, _) in enumerate(per_layer):
         sums[li, :, :, : g.shape[2]] = g
-        change[li, :, : g.shape[2]] = rel
-        chosen.append(ch)
     lab = np.arange(t) if shifts is None else np.asarray(shifts)
-    return Nonshiftability([n_ for n_, _ in modules], np.asarray(fraction), change, sums, float(threshold), lab,
-                           chosen, np.asarray(dead_frac))
+    return Nonshiftability.from_sums([n_ for n_, _ in modules], sums, threshold, lab,
+                                     [ch for _, ch in per_layer], dead_tol)
 
 
 # --------------------------------------------------------------------------- the chapter's zoo
@@ -499,17 +604,24 @@ def _probe_zoo(include_offline: bool, include_mnist: bool, have_timm: bool, prog
     return rows
 
 
-def factors_markdown(rows: Sequence[FactorRow]) -> str:
-    """The rows of :func:`architecture_factors` as a Markdown table."""
-    lines = ["| network | input (px) | subsampling factor s | 1/s² | where the stride grows | built from |",
-             "|---|---|---|---|---|---|"]
+def factors_markdown(rows: Sequence[FactorRow], notes: bool = False) -> str:
+    """The rows of :func:`architecture_factors` as a Markdown table (five columns; ``notes``
+    adds a sixth saying how each network was built). A network that could not be probed says
+    why in the stride column."""
+    heads = ["network", "input (px)", "s", "1/s²", "where the stride grows (cumulative stride)"]
+    if notes:
+        heads.append("built from")
+    lines = ["| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
     for r in rows:
         if r.factor is None:
-            lines.append(f"| {r.model} | {r.input_size} | – | – | – | {r.note} |")
-            continue
-        where = ", ".join(f"`{n}` ({s})" for n, s in r.downsampling) or "none"
-        lines.append(f"| {r.model} | {r.input_size} | {r.factor} | 1/{r.factor ** 2} = {r.fraction:.2g} | {where} "
-                     f"| {r.note} |")
+            cells = [r.model, str(r.input_size), "–", "–", r.note]
+        else:
+            where = ", ".join(f"`{n}` ({s})" for n, s in r.downsampling) or "none"
+            cells = [r.model, str(r.input_size), str(r.factor), f"1/{r.factor ** 2} = {r.fraction:.2g}",
+                     where]
+        if notes:
+            cells.append(r.note)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -567,7 +679,8 @@ def imagenet_nonshiftability(im: object, photos: object, n_images: int = 10, n_s
     first ``n_images`` photos moved along a diagonal 1-pixel shift sequence of ``n_steps`` frames
     (:func:`shiftlab.protocols.shift_sequence`, ``protocol`` "embed" = photo on a black canvas, so
     no new content enters), ``maps_per_layer`` random channels per block. Cached (verified,
-    keyed by model, photos and configuration).
+    keyed by model, photos and configuration). The cache holds the global sums; the scores
+    (:func:`relative_variation`) are computed from them on loading.
 
     Args:
         im: a :class:`shiftlab.imagenet.ImageNetModel`.

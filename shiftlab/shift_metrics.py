@@ -56,6 +56,9 @@ __all__ = [
     "jaggedness",
     "consistency",
     "barcode_order",
+    "per_photo",
+    "bootstrap_interval",
+    "relation",
     "load_or_compute_arrays",
     "measure_sequences",
     "measure_consistency",
@@ -174,6 +177,58 @@ def barcode_order(p_true: np.ndarray | torch.Tensor) -> np.ndarray:
     a = _as_array(p_true, "p_true", 2).astype(np.float64)
     tv = np.abs(np.diff(a, axis=1)).sum(axis=1) if a.shape[1] > 1 else np.zeros(a.shape[0])
     return np.lexsort((tv, -a.mean(axis=1)))
+
+
+def per_photo(metric: str, data: dict[str, np.ndarray]) -> np.ndarray:
+    """One value per photo whose mean is the study's headline number.
+
+    ``metric`` is ``"p_change"`` or ``"mac"`` (``data`` = one protocol's sequences: every photo
+    has the same number of pairs, so the mean over photos equals the mean over pairs) or
+    ``"consistency"`` (``data`` = the crop measurements; % of each photo's crop pairs that agree).
+    """
+    if metric == "p_change":
+        a = _as_array(data["top1"], "top1", 2)
+        return (a[:, 1:] != a[:, :-1]).mean(axis=1)
+    if metric == "mac":
+        a, b = _as_array(data["p_top1"], "p_top1", 2), _as_array(data["p_next"], "p_next", 2)
+        return np.abs(a[:, :-1].astype(np.float64) - b).mean(axis=1)
+    if metric == "consistency":
+        a = _as_array(data["top1"], "top1", 2)
+        i, j = np.triu_indices(a.shape[1], 1)
+        return 100.0 * (a[:, i] == a[:, j]).mean(axis=1)
+    raise ValueError(f"metric must be 'p_change', 'mac' or 'consistency', got {metric!r}")
+
+
+def bootstrap_interval(values: np.ndarray | Sequence[float], n_boot: int = 2000,
+                       level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of per-photo ``values`` (photos resampled
+    with replacement): how far the headline number could move with another photo sample."""
+    a = np.asarray(values, dtype=np.float64).reshape(-1)
+    if a.size < 2:
+        raise ValueError("need at least 2 values")
+    if not 0 < level < 1 or n_boot < 1:
+        raise ValueError("level must lie in (0, 1) and n_boot be positive")
+    rng = np.random.default_rng(seed)
+    means = a[rng.integers(0, a.size, size=(n_boot, a.size))].mean(axis=1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def relation(low: float, high: float, published: Sequence[float]) -> str:
+    """How published values sit relative to our interval ``[low, high]``: ``"above"`` (ours is
+    higher than every published value), ``"below"``, or ``"compatible with"`` (our interval
+    reaches at least one of them)."""
+    if low > high:
+        raise ValueError(f"low must not exceed high, got {low} > {high}")
+    pub = [float(v) for v in published]
+    if not pub:
+        raise ValueError("need at least one published value")
+    if low > max(pub):
+        return "above"
+    if high < min(pub):
+        return "below"
+    return "compatible with"
 
 
 # --------------------------------------------------------------------------- caching
@@ -417,16 +472,14 @@ def run_shift_study(model: ImageNetModel, photos: PhotoSet, config: StudyConfig 
 
 
 def comparison_markdown(study: ShiftStudy) -> str:
-    """A Markdown table of our numbers beside the published ones (model, protocol, image count)."""
+    """A narrow Markdown table (five columns) of our numbers beside the published ones, then
+    one line that says what ours rest on (model, photos, pairs) and where the others come from."""
     n = study.numbers()
     k, t = study.n_photos, study.config.n_steps
     pairs = k * (t - 1)
+    c = study.config.n_crops
     aw, z = PUBLISHED_AZULAY_WEISS, PUBLISHED_ZHANG
-    ours = f"ours: {study.model_name}, {k} photos"
-    lines = [
-        "| metric | protocol | " + ours + " | VGG16 (published) | ResNet50 (published) | published protocol |",
-        "|---|---|---|---|---|---|",
-    ]
+    lines = ["| metric | protocol | ours | VGG16 | ResNet50 |", "|---|---|---|---|---|"]
 
     def fmt(v: float | None, spec: str = ".3f") -> str:
         return "–" if v is None else format(v, spec)
@@ -435,45 +488,60 @@ def comparison_markdown(study: ShiftStudy) -> str:
         for p in ("crop", "embed", "inpaint"):
             if p not in study.sequences:
                 continue
-            key = f"{metric}_{p}"
             pub = p if p in ("crop", "embed") else None
             v = aw["VGG16"].get(f"{metric}_{pub}") if pub else None
             r = aw["ResNet50"].get(f"{metric}_{pub}") if pub else None
-            proto = {"crop": "crop", "embed": "embed (black)", "inpaint": "inpaint"}[p]
-            lines.append(f"| {label} | {proto} | {fmt(n[key])} ({pairs} pairs) | {fmt(v)} | {fmt(r)} | "
-                         f"{'Azulay & Weiss Table 1, 1-px shifts' if pub else 'not in Table 1'} |")
-    c = study.config.n_crops
-    lines.append(f"| consistency (%) | random 224 crops of 256² | {n['consistency']:.1f} "
-                 f"({k * c * (c - 1) // 2} pairs) | {z['VGG16']['consistency']:.1f} | "
-                 f"{z['ResNet50']['consistency']:.1f} | Zhang 2019, 50 000 val. images |")
+            proto = {"crop": "crop", "embed": "black", "inpaint": "inpaint"}[p]
+            ours = fmt(n[f"{metric}_{p}"])
+            lines.append(f"| {label} | {proto} | {ours} | {fmt(v)} | {fmt(r)} |")
+    lines.append(f"| consistency (%) | 224 crops of 256 | {n['consistency']:.1f} | "
+                 f"{z['VGG16']['consistency']:.1f} | {z['ResNet50']['consistency']:.1f} |")
+    lines += ["", f"Ours: {study.model_name}, {k} photos, {pairs} pairs of 1-pixel shifts per "
+              f"protocol, {k * c * (c - 1) // 2} crop pairs. VGG16 and ResNet50: Azulay & Weiss, "
+              "Table 1 (P(top-1 change) and MAC, 1-pixel shifts; – = not reported) and Zhang "
+              "(consistency, 50 000 validation images)."]
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- figures
 
 
+#: Width (inches) of every figure of the chapter: the book's text column.
+FIG_WIDTH = 8.0
+
+
+def _integer_ticks(*axes: Any, nbins: int | str = "auto") -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in axes:
+        axis.set_major_locator(MaxNLocator(nbins=nbins, integer=True))
+
+
 def _rgb(ax: Any, img: torch.Tensor, title: str) -> None:
     ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     ax.set_xlabel("x (pixels)")
     ax.set_ylabel("y (pixels)")
+    _integer_ticks(ax.xaxis, ax.yaxis, nbins=4)
 
 
-def plot_protocol_frames(img: torch.Tensor, shifts: Sequence[int] = (-8, 0, 8), max_shift: int = 16,
-                         embed_size: int = DEFAULT_EMBED_SIZE, out_size: int = 224):
+def plot_protocol_frames(img: torch.Tensor, shifts: Sequence[int] = (-8, 0, 8),
+                         max_shift: int = 16, embed_size: int = DEFAULT_EMBED_SIZE,
+                         out_size: int = 224):
     """One row per protocol: the frames of a photo at a few diagonal shifts. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(PROTOCOLS), len(shifts), figsize=(2.6 * len(shifts), 2.8 * len(PROTOCOLS)),
-                             squeeze=False)
+    side = min(2.6, FIG_WIDTH / len(shifts))
+    fig, axes = plt.subplots(len(PROTOCOLS), len(shifts), squeeze=False,
+                             figsize=(side * len(shifts), (side + 0.1) * len(PROTOCOLS) + 0.4),
+                             constrained_layout=True)
     n = 2 * max_shift + 1
     for i, p in enumerate(PROTOCOLS):
         frames, d = shift_sequence(img, p, n, out_size, max_shift, embed_size)
         for j, s in enumerate(shifts):
             k = int((d == s).nonzero()[0, 0])
-            _rgb(axes[i, j], frames[k], f"{p}: content shifted ({s:+d}, {s:+d}) px")
-    fig.suptitle(f"The three protocols ({out_size}x{out_size} network input)")
-    fig.tight_layout()
+            _rgb(axes[i, j], frames[k], f"{p}, d = {s:+d}")
+    fig.suptitle(f"The three protocols: content moved by (d, d) px ({out_size} px input)")
     return fig
 
 
@@ -483,62 +551,69 @@ def plot_sequence_curves(study: ShiftStudy, protocol: str = "crop", n: int = 6):
 
     s = study.sequences[protocol]
     tv = np.abs(np.diff(s["p_true"], axis=1)).sum(axis=1)
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.3), constrained_layout=True)
     for i in np.argsort(-tv)[:n]:
-        ax.plot(s["shifts"], s["p_true"][i], marker=".", label=study.class_names[s["labels"][i]].split(",")[0]
-                if study.class_names else str(s["labels"][i]))
+        name = (study.class_names[s["labels"][i]].split(",")[0] if study.class_names
+                else str(s["labels"][i]))
+        ax.plot(s["shifts"], s["p_true"][i], marker=".", label=name)
     ax.set_xlabel("diagonal shift d (pixels; content moved by (d, d))")
     ax.set_ylabel("p(true class)")
     ax.set_ylim(-0.02, 1.02)
+    _integer_ticks(ax.xaxis)
     ax.set_title(f"{protocol}: the {n} most jagged photos ({study.model_name})")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
-    fig.tight_layout()
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
     return fig
 
 
 def plot_barcodes(study: ShiftStudy, protocols: Sequence[str] | None = None):
     """Azulay & Weiss' "barcode": p(true class) along the shift sequence, one row per photo,
-    rows sorted by mean probability; one panel per protocol."""
+    rows sorted by mean probability; one panel per protocol, one colour bar."""
     import matplotlib.pyplot as plt
 
     protocols = list(protocols or study.sequences)
-    fig, axes = plt.subplots(1, len(protocols), figsize=(3.4 * len(protocols) + 1, 5), squeeze=False)
+    fig, axes = plt.subplots(1, len(protocols), figsize=(FIG_WIDTH, 4.2), squeeze=False,
+                             constrained_layout=True)
     im = None
     for ax, p in zip(axes[0], protocols):
         s = study.sequences[p]
         order = barcode_order(s["p_true"])
         d = s["shifts"]
-        im = ax.imshow(s["p_true"][order], aspect="auto", cmap="gray", vmin=0, vmax=1, interpolation="nearest",
+        im = ax.imshow(s["p_true"][order], aspect="auto", cmap="gray", vmin=0, vmax=1,
+                       interpolation="nearest",
                        extent=(d[0] - 0.5, d[-1] + 0.5, len(order) - 0.5, -0.5))
-        ax.set_title(f"{p} (P(change) = {p_top1_change(s['top1']):.3f})", fontsize=10)
-        ax.set_xlabel("diagonal shift d (pixels)")
-        ax.set_ylabel("photo (sorted by mean p(true))")
-    cb = fig.colorbar(im, ax=list(axes[0]), fraction=0.03, pad=0.02)
+        ax.set_title(f"{p}\nP(change) = {p_top1_change(s['top1']):.3f}")
+        ax.set_xlabel("shift d (pixels)")
+        ax.set_ylabel("photo (sorted by mean p)")
+        _integer_ticks(ax.xaxis, ax.yaxis)
+    cb = fig.colorbar(im, ax=list(axes[0]), shrink=0.9)
     cb.set_label("p(true class)")
-    fig.suptitle(f"Jaggedness barcodes: {study.model_name}, {study.n_photos} photos")
+    fig.suptitle(f"Barcodes: {study.model_name}, {study.n_photos} photos")
     return fig
 
 
 def plot_pair_metrics(study: ShiftStudy):
-    """Bars: our P(top-1 change) and MAC per protocol beside Azulay & Weiss' VGG16 / ResNet50."""
+    """Bars: our P(top-1 change) and MAC per protocol beside Azulay & Weiss' VGG16 / ResNet50
+    (bars from zero; a missing bar = not published)."""
     import matplotlib.pyplot as plt
 
     n = study.numbers()
     protocols = list(study.sequences)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(FIG_WIDTH, 3.6), layout="constrained")
     for ax, metric, label in ((axes[0], "p_change", "P(top-1 change)"), (axes[1], "mac", "MAC")):
         x = np.arange(len(protocols))
-        ax.bar(x - 0.27, [n[f"{metric}_{p}"] for p in protocols], 0.27, label=f"ours ({study.model_name})")
+        ax.bar(x - 0.27, [n[f"{metric}_{p}"] for p in protocols], 0.27,
+               label=f"ours ({study.model_name})")
         for off, model in ((0.0, "VGG16"), (0.27, "ResNet50")):
             vals = [PUBLISHED_AZULAY_WEISS[model].get(f"{metric}_{p}", np.nan) for p in protocols]
             ax.bar(x + off, vals, 0.27, label=f"{model} (Azulay & Weiss)")
         ax.set_xticks(x, protocols)
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("protocol")
-        ax.set_ylabel(f"{label} per 1-pixel diagonal shift")
+        ax.set_ylabel(f"{label}, 1-pixel shift")
         ax.set_title(label)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"Sensitivity to 1-pixel shifts ({study.n_photos} photos; published: no bar = not reported)")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
+    fig.suptitle(f"Sensitivity to 1-pixel diagonal shifts ({study.n_photos} photos)")
     return fig
 
 
@@ -550,7 +625,7 @@ def plot_consistency(study: ShiftStudy):
     t1 = study.consistency["top1"]
     i, j = np.triu_indices(t1.shape[1], 1)
     per = 100 * (t1[:, i] == t1[:, j]).mean(axis=1)
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = plt.subplots(figsize=(7.0, 3.3), constrained_layout=True)
     ax.hist(per, bins=np.linspace(0, 100, 21), color="tab:blue", alpha=0.8)
     ax.axvline(per.mean(), color="k", lw=2, label=f"ours ({study.model_name}): {per.mean():.1f} %")
     for model, c in (("ResNet50", "tab:red"), ("VGG16", "tab:orange")):
@@ -558,9 +633,9 @@ def plot_consistency(study: ShiftStudy):
                    label=f"{model}, Zhang 2019: {PUBLISHED_ZHANG[model]['consistency']} %")
     ax.set_xlabel("consistency of one photo (% of its crop pairs with the same top-1)")
     ax.set_ylabel("number of photos")
-    ax.set_title(f"Zhang's consistency: {t1.shape[1]} random crops per photo, {len(per)} photos")
+    _integer_ticks(ax.yaxis)
+    ax.set_title(f"Consistency: {t1.shape[1]} random crops per photo, {len(per)} photos")
     ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
     return fig
 
 
@@ -569,26 +644,27 @@ def plot_scale_curve(study: ShiftStudy):
     import matplotlib.pyplot as plt
 
     s = study.scales
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig, ax = plt.subplots(figsize=(6.5, 3.4), constrained_layout=True)
     ax.plot(s["sizes"], 100 * s["top1_correct"].mean(0), "o-", label="top-1")
     ax.plot(s["sizes"], 100 * s["top5_correct"].mean(0), "s-", label="top-5")
     seq = study.sequences.get("crop")
     if seq is not None:
         mid = seq["top1"].shape[1] // 2
         ax.axhline(100 * (seq["top1"][:, mid] == seq["labels"]).mean(), color="gray", ls=":",
-                   label="top-1, standard view (resize 256, crop 224)")
-    ax.set_xlabel("long side of the photo in the 224 px canvas (pixels)")
+                   label="top-1, standard view")
+    ax.set_xlabel("long side of the photo on the black 224 px canvas (pixels)")
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title(f"Accuracy vs object scale ({study.model_name}, {study.n_photos} photos, black background)")
+    ax.set_xticks([int(v) for v in s["sizes"]])
+    ax.set_title(f"Accuracy vs object scale ({study.model_name}, {study.n_photos} photos)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
-def plot_resize_example(study: ShiftStudy, photos: PhotoSet, index: int | None = None, input_size: int = 224):
+def plot_resize_example(study: ShiftStudy, photos: PhotoSet, index: int | None = None,
+                        input_size: int = 224):
     """The two resized inputs of one photo (default: the one whose true-class probability moved
-    most) with their top-5 predictions."""
+    most) with their top-1 predictions, and their difference."""
     import matplotlib.pyplot as plt
 
     r = study.resize
@@ -597,19 +673,19 @@ def plot_resize_example(study: ShiftStudy, photos: PhotoSet, index: int | None =
     img = photos.images[index]
     resize = round(input_size * 256 / 224)
     views = [resize_pil(img, resize, input_size), resize_interpolate(img, resize, input_size)]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1, 1.1]})
-    names = ("PIL bilinear (antialiased)", "F.interpolate bilinear, antialias=False")
+    fig, axes = plt.subplots(1, 3, figsize=(FIG_WIDTH, 3.3), constrained_layout=True,
+                             gridspec_kw={"width_ratios": [1, 1, 1.15]})
+    names = ("PIL (antialiased)", "interpolate (no antialias)")
     for ax, v, nm, key in zip(axes[:2], views, names, ("top5_pil", "top5_interp")):
-        top5 = [photos.short_name(c) for c in r[key][index]]
-        _rgb(ax, v, f"{nm}\n1: {top5[0]}")
+        _rgb(ax, v, f"{nm}\ntop-1: {photos.short_name(r[key][index][0])}")
     diff = (views[0] - views[1]).abs().mean(0) * 255
     im = axes[2].imshow(diff.numpy(), cmap="magma", interpolation="nearest")
-    axes[2].set_title("|difference| (mean over RGB)", fontsize=9)
+    axes[2].set_title("|difference|\n(mean over RGB)")
     axes[2].set_xlabel("x (pixels)")
     axes[2].set_ylabel("y (pixels)")
+    _integer_ticks(axes[2].xaxis, axes[2].yaxis, nbins=4)
     fig.colorbar(im, ax=axes[2], fraction=0.046, pad=0.04).set_label("grey levels (0-255)")
     true = photos.short_name(int(r["labels"][index]))
-    fig.suptitle(f"Same photo, two resize routines (true class: {true}; p(true) "
+    fig.suptitle(f"One photo, two resize routines (true class: {true}; p(true) "
                  f"{r['p_true'][index, 0]:.2f} vs {r['p_true'][index, 1]:.2f})")
-    fig.tight_layout()
     return fig, index

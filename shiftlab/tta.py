@@ -47,6 +47,8 @@ __all__ = [
     "ImageNetTTAConfig",
     "ImageNetTTAStudy",
     "imagenet_tta_study",
+    "HEADS",
+    "guaranteed_copies",
     "plot_mnist_tta",
     "plot_imagenet_tta",
 ]
@@ -141,6 +143,27 @@ def augmentation_copies(subsampling: int, n_rotations: int = 1, n_scales: int = 
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{name} must be a positive int, got {v!r}")
     return int(subsampling) ** 2 * int(n_rotations) * int(n_scales)
+
+
+HEADS: tuple[str, ...] = ("global_pool", "fc")
+
+
+def guaranteed_copies(subsampling: int, head: str, n_rotations: int = 1,
+                      n_scales: int = 1) -> int | None:
+    """Copies per image that cover every shift **given what the architecture guarantees**.
+
+    A network with total subsampling ``s`` whose head pools globally (``head="global_pool"``)
+    and whose layers wrap around at the border (circular boundary) is exactly invariant to
+    circular shifts by multiples of ``s``; its ``s^2`` phases then cover every shift, so the
+    count is :func:`augmentation_copies`. A fully connected head (``head="fc"``) reads each
+    position with its own weights: the architecture guarantees no shift at all, so no number
+    of copies is guaranteed to suffice and the function returns ``None``. (With zero padding
+    the global-pool guarantee is only approximate, near the border.)
+    """
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    copies = augmentation_copies(subsampling, n_rotations, n_scales)  # validates the ints
+    return copies if head == "global_pool" else None
 
 
 def ring_shifts(n: int, radius: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -467,53 +490,71 @@ def imagenet_tta_study(model: Any, photos: Any, config: ImageNetTTAConfig | None
 # --------------------------------------------------------------------------- figures
 
 
-def plot_mnist_tta(study: MnistTTAStudy, models: Sequence[str] = ("A", "B", "C")):
+def plot_mnist_tta(study: MnistTTAStudy, models: Sequence[str] = ("A", "B", "C"),
+                   width: float = 8.0):
     """Accuracy per shift ring for every method, one panel per model (plain models), with the
-    augmented model's plain accuracy dashed for comparison. Returns the figure."""
+    augmented model's plain accuracy dashed for comparison; 2 panels per row, ``width``
+    inches wide, the legend in a panel of its own. Returns the figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     radii = np.asarray(study.config.radii)
-    fig, axes = plt.subplots(1, len(models), figsize=(4.3 * len(models), 3.8), sharey=True, squeeze=False)
+    n = len(models) + 1  # the last panel holds the legend
+    nrows = -(-n // 2)
+    fig, axes = plt.subplots(nrows, 2, figsize=(width, 0.36 * width * nrows + 0.4),
+                             sharey=True, squeeze=False, layout="constrained")
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, m in zip(axes[0], models):
+    flat = axes.ravel()
+    for ax, m in zip(flat, models):
         for i, meth in enumerate(study.config.methods):
             mean, std = study.curve(m, meth, False)
-            label = f"{meth} ({study.config.copies(meth)} pass{'es' if study.config.copies(meth) > 1 else ''})"
-            ax.errorbar(radii, mean, yerr=std, marker="o", ms=3, capsize=2, color=colours[i % len(colours)],
-                        label=label)
+            c = study.config.copies(meth)
+            label = f"{meth} ({c} pass{'es' if c > 1 else ''})"
+            ax.errorbar(radii, mean, yerr=std, marker="o", ms=3, capsize=2,
+                        color=colours[i % len(colours)], label=label)
         if (m, True, "no TTA") in study.accuracy:
             mean, _ = study.curve(m, "no TTA", True)
             ax.plot(radii, mean, "k--", lw=1.2, label="trained with augmentation, no TTA")
-        ax.axvspan(-0.5, 0.5, color="0.9", zorder=0)
-        ax.set(title=f"model {m} (trained without augmentation)", xlabel="shift ring max(|dx|, |dy|) (pixels)",
-               ylim=(0, 1.01), xlim=(radii.min() - 0.5, radii.max() + 0.5))
+        ax.axvspan(-0.5, 0.5, color="0.9", zorder=0, label="training centres (ring 0)")
+        ax.set(title=f"model {m}, trained without augmentation", ylim=(0, 1.01),
+               xlim=(radii.min() - 0.5, radii.max() + 0.5),
+               xlabel="shift ring max(|dx|, |dy|) (px)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("test accuracy")
-    axes[0, -1].legend(fontsize=7.5, loc="lower left")
-    fig.suptitle("Test-time augmentation and re-centring on shifted MNIST digits (grey: where the training "
-                 "digits' centres are)")
-    fig.tight_layout()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("test accuracy")
+    handles, labels = flat[0].get_legend_handles_labels()
+    for ax in flat[len(models):]:
+        ax.axis("off")
+    flat[len(models)].legend(handles, labels, loc="center", fontsize=9, frameon=False)
+    fig.suptitle(f"TTA and re-centring on shifted MNIST digits "
+                 f"({len(study.seeds)} seed{'s' if len(study.seeds) > 1 else ''}, mean +- sd)")
     return fig
 
 
-def plot_imagenet_tta(study: ImageNetTTAStudy):
-    """Bars per method: top-1 accuracy, P(top-1 change), MAC and forward passes. Returns the figure."""
+def plot_imagenet_tta(study: ImageNetTTAStudy, width: float = 8.0):
+    """Bars per method (axes from zero): top-1 accuracy, P(top-1 change), MAC and forward
+    passes, 2 x 2 panels ``width`` inches wide. Returns the figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     nums = study.numbers()
     meths = list(nums)
-    panels = [("top1", "top-1 accuracy over all frames", "accuracy"),
-              ("p_change", "P(top-1 change), 1-px diagonal shift", "fraction of pairs"),
-              ("mac", "mean absolute change (MAC)", "probability"),
-              ("copies", "cost", "forward passes per prediction")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(15, 3.6))
-    for ax, (key, title, ylabel) in zip(axes, panels):
+    short = [m.replace("TTA 3x3, ", "TTA ") for m in meths]
+    panels = [("top1", "top-1 accuracy, all frames", "accuracy", "%.3f"),
+              ("p_change", "P(top-1 change), 1-px pairs", "fraction of pairs", "%.3f"),
+              ("mac", "mean absolute change (MAC)", "top-1 probability", "%.3f"),
+              ("copies", "cost", "forward passes / prediction", "%.0f")]
+    fig, axes = plt.subplots(2, 2, figsize=(width, 0.7 * width), layout="constrained")
+    colours = ["0.5", "tab:blue", "tab:orange", "tab:green"]
+    for ax, (key, title, ylabel, fmt) in zip(axes.ravel(), panels):
         vals = [nums[m][key] for m in meths]
-        bars = ax.bar(range(len(meths)), vals, color=["0.5", "tab:blue", "tab:orange", "tab:green"][: len(meths)])
-        ax.bar_label(bars, fmt="%.3f" if key != "copies" else "%.0f", fontsize=8)
-        ax.set_xticks(range(len(meths)), meths, rotation=15, fontsize=8)
-        ax.set(title=title, ylabel=ylabel)
-    fig.suptitle(f"TTA on {study.n_photos} ImageNet photos, crop protocol, {study.config.n_steps} frames each "
-                 f"({study.model_summary.split(':')[0]})")
-    fig.tight_layout()
+        bars = ax.bar(range(len(meths)), vals, color=colours[: len(meths)])
+        ax.bar_label(bars, fmt=fmt, fontsize=9)
+        ax.set_xticks(range(len(meths)), short)
+        ax.set(title=title, ylabel=ylabel, ylim=(0, max(vals) * 1.2 if max(vals) > 0 else 1))
+        if key == "copies":
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(f"TTA on {study.n_photos} ImageNet photos, {study.config.n_steps} frames each "
+                 f"({study.model_summary.split(':')[0].split(' (')[0]})")
     return fig

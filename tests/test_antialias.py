@@ -205,3 +205,31 @@ def test_step_time_reports_each_model():
     t = aa.step_time({"C": lambda: make_model("C"), "BlurPool-C": aa.make_blurpool_c}, split, steps=1, rounds=1,
                      batch_size=8, device="cpu")
     assert set(t) == {"C", "BlurPool-C"} and all(v > 0 for v in t.values())
+
+
+def _fake_results():
+    from types import SimpleNamespace
+
+    runs = [aa.VariantRun(v, s, 0.97 + 0.001 * s, 0.95, 0.7 + 0.01 * s, 60.0 + s, [30.0])
+            for v in ("C", "APS-C") for s in (0, 1)]
+    return aa.VariantResults(runs, SimpleNamespace(train_size=60000),
+                                    {"C": 5.0, "APS-C": 12.0})
+
+
+def test_variant_table_fits_the_page():
+    md = _fake_results().markdown()
+    head = md.splitlines()[0]
+    assert head.count("|") - 1 <= 7 and "trainer" not in head
+    assert "| APS-C | 0.970 ± 0.001 |" in md and "60.5 ± 0.7" in md
+    assert "s / epoch (trainer)" in _fake_results().markdown(trainer_clock=True)
+
+
+def test_glue_table_gives_every_number_a_kind(monkeypatch):
+    import shiftlab.book
+
+    got = {}
+    monkeypatch.setattr(shiftlab.book, "glue", lambda n, v, kind=None: got.update({n: kind}))
+    _fake_results().glue_table("var")
+    assert got["var_C_default"] == "accuracy" and got["var_APSC_consistency"] == "percent"
+    assert got["var_C_shift_std"] == "nonneg" and got["var_APSC_step_ms"] == "nonneg"
+    assert None not in got.values()

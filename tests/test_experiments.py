@@ -107,3 +107,25 @@ def test_figures_and_slide_view(results):
     plt.close("all")
     with pytest.raises(ValueError):
         mw.slide_explorer(models, images, labels, index=5)
+
+
+def test_gain_and_its_standard_error(results):
+    res, _ = results
+    c = [r.columns["shift"] for r in res.select("C", False)]
+    a = [r.columns["shift"] for r in res.select("A", True)]
+    diff, se = res.gain("shift", ("C", False), ("A", True))
+    assert diff == pytest.approx(np.mean(c) - np.mean(a))
+    assert se == pytest.approx(np.sqrt(np.var(c, ddof=1) / 2 + np.var(a, ddof=1) / 2))
+    assert res.gain("shift", ("A", False), ("A", False))[0] == 0.0
+    with pytest.raises(ValueError):
+        res.gain("accuracy", ("C", False), ("A", False))
+    with pytest.raises(KeyError):
+        res.gain("shift", ("D", False), ("A", False))
+
+
+def test_markdown_table_is_narrow(results):
+    res, _ = results
+    md = res.markdown_table(False).splitlines()
+    assert md[0] == "| model | default | shift min | shift |"
+    assert all(line.count("|") == 5 for line in md) and len(md) == 5
+    assert "(0.686)" in md[2]  # the article's value in brackets beside ours

@@ -79,3 +79,17 @@ def test_ink_frequency():
     assert f.shape == (28, 28) and f[2, 1] == 0.5 and f[5, 5] == 0.25 and f.sum() == 0.75
     with pytest.raises(ValueError):
         mb.ink_frequency(torch.zeros(0, 1, 28, 28))
+
+
+def test_centring_figure_fits_the_text_column():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    imgs = torch.zeros(20, 1, 28, 28)
+    imgs[:, :, 12:16, 12:16] = 1.0
+    r = np.arange(9)
+    fig = mb.plot_centring(imgs, imgs, {"model A": (r, np.linspace(1, 0.1, 9))})
+    assert fig.get_size_inches()[0] <= 8 and len([a for a in fig.axes if a.get_visible()]) >= 4
+    plt.close(fig)

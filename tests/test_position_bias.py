@@ -143,3 +143,132 @@ def test_real_table_every_class_fails_the_centre_test():
     assert r.n_classes == 1000 and (r.n == 50).all()
     assert r.summary()["fail_holm"] > 900  # the article: "more than 900 of the 1000 classes"
     assert math.isfinite(r.summary()["median_statistic"])
+
+
+# --------------------------------------------------------------------------- random placement
+
+
+def _sized(w, h, width, height, label=None):
+    """Boxes of the given sizes at the top-left corner of images of the given sizes."""
+    syn, names = load_synsets()
+    n = len(w)
+    arr = lambda v: np.asarray(v, dtype=np.int32)  # noqa: E731
+    lab = np.zeros(n) if label is None else label
+    return BoxTable(image=np.arange(1, n + 1, dtype=np.int32),
+                    label=np.asarray(lab, dtype=np.int16), width=arr(width),
+                    height=arr(height), xmin=np.zeros(n, np.int32), ymin=np.zeros(n, np.int32),
+                    xmax=arr(w), ymax=arr(h), synsets=syn, class_names=names)
+
+
+def test_box_as_large_as_its_image_has_a_fixed_centre():
+    t = _sized([100, 100], [80, 80], [100, 100], [80, 80])
+    for seed in range(3):
+        sim = pb.simulate_placement(t, seed)
+        assert sim.cx.tolist() == [0.5, 0.5] and sim.cy.tolist() == [0.5, 0.5]
+    p = pb.placement_cell_probabilities(t, 3)
+    assert p.shape == (2, 9) and (p[:, 4] == 1).all() and p.sum() == 2
+
+
+def test_simulation_keeps_sizes_is_reproducible_and_fits():
+    rng = np.random.default_rng(5)
+    n = 500
+    big_w, big_h = rng.integers(50, 400, n), rng.integers(50, 400, n)
+    w, h = rng.integers(1, big_w + 1), rng.integers(1, big_h + 1)
+    t = _sized(w, h, big_w, big_h, label=rng.integers(0, 4, n))
+    a, b = pb.simulate_placement(t, 7), pb.simulate_placement(t, 7)
+    assert np.array_equal(a.xmin, b.xmin) and np.array_equal(a.ymax, b.ymax)
+    assert not np.array_equal(a.xmin, pb.simulate_placement(t, 8).xmin)
+    assert np.array_equal(a.box_width, t.box_width) and np.array_equal(a.box_height, t.box_height)
+    assert (a.xmin >= 0).all() and (a.xmax <= a.width).all() and (a.ymax <= a.height).all()
+    assert np.array_equal(a.label, t.label) and np.array_equal(a.image, t.image)
+
+
+def test_cell_probabilities_match_enumeration_and_expected_counts_sum_to_n():
+    rng = np.random.default_rng(6)
+    n = 300
+    big_w, big_h = rng.integers(3, 40, n), rng.integers(3, 40, n)
+    w, h = rng.integers(1, big_w + 1), rng.integers(1, big_h + 1)
+    t = _sized(w, h, big_w, big_h, label=rng.integers(0, 5, n))
+    for k in (2, 3, 4):
+        p = pb.placement_cell_probabilities(t, k)
+        assert p.shape == (n, k * k) and np.allclose(p.sum(1), 1)
+        for i in range(0, n, 37):  # brute force: every position where box i fits
+            xs = np.arange(big_w[i] - w[i] + 1)
+            ys = np.arange(big_h[i] - h[i] + 1)
+            col = np.minimum(k * (2 * xs + w[i]) // (2 * big_w[i]), k - 1)
+            row = np.minimum(k * (2 * ys + h[i]) // (2 * big_h[i]), k - 1)
+            cells = (row[:, None] * k + col[None, :]).ravel()
+            assert np.allclose(p[i], np.bincount(cells, minlength=k * k) / cells.size)
+        e = pb.expected_grid_counts(t, k)
+        assert e.shape == (1000, k * k)
+        assert np.allclose(e.sum(1), np.bincount(t.label, minlength=1000))
+
+
+def test_simulated_cells_follow_the_exact_probabilities():
+    t = _sized(np.repeat([10, 60, 90], 4000), np.repeat([30, 5, 100], 4000),
+               np.full(12000, 100), np.full(12000, 100))
+    sim = pb.simulate_placement(t, 0)
+    freq = np.bincount(pb.box_cells(sim, 3), minlength=9) / len(t)
+    assert np.allclose(freq, pb.placement_cell_probabilities(t, 3).mean(0), atol=0.01)
+    # the float rule of grid_counts gives the same cells
+    assert np.array_equal(pb.box_cells(sim, 3), np.argmax(
+        pb.grid_counts(sim.cx, sim.cy, 3, groups=np.arange(len(t)), n_groups=len(t)), 1))
+
+
+def test_placement_null_fails_the_centre_test_but_not_the_size_aware_one():
+    rng = np.random.default_rng(7)
+    n_cls, n = 40, 50
+    big = rng.integers(200, 400, n_cls * n)
+    w = (big * rng.uniform(0.5, 1.0, big.size)).astype(int)  # big boxes, as in ImageNet
+    t = _sized(w, w, big, big, label=np.repeat(np.arange(n_cls), n))
+    sim = pb.simulate_placement(t, 1)
+    assert pb.per_class_uniformity(sim, min_count=20).summary()["fail_holm"] > 30
+    r = pb.per_class_placement_test(sim, min_count=20)
+    assert r.n_classes == n_cls and r.summary()["fail_holm"] <= 1
+    assert r.expected is not None and np.allclose(r.expected.sum(1), n)
+    # all boxes of one class pushed into the top-left corner: rejected
+    corner = _sized(w, w, big, big, label=np.repeat(np.arange(n_cls), n))
+    rc = pb.per_class_placement_test(corner, min_count=20)
+    assert rc.reject_holm.all()
+
+
+def test_placement_functions_reject_bad_input():
+    t = _sized([120], [10], [100], [100])  # wider than its image
+    with pytest.raises(ValueError):
+        pb.simulate_placement(t)
+    with pytest.raises(ValueError):
+        pb.placement_cell_probabilities(t)
+    ok = _sized([10], [10], [100], [100])
+    with pytest.raises(ValueError):
+        pb.placement_cell_probabilities(ok, k=1)
+    with pytest.raises(ValueError):
+        pb.per_class_placement_test(ok, per_image="best")
+    with pytest.raises(ValueError):
+        pb.expected_grid_counts(ok, 3, n_groups=0)
+
+
+def test_real_table_centre_test_rejects_random_placement_too():
+    from shiftlab.boxes import load_boxes
+
+    boxes = load_boxes()
+    sim = pb.simulate_placement(boxes, 0)
+    assert pb.per_class_uniformity(sim).summary()["fail_holm"] > 900  # geometry, not bias
+    assert pb.per_class_uniformity(sim, positions_kind="free").summary()["fail_holm"] <= 2
+    assert pb.per_class_placement_test(sim).summary()["fail_holm"] <= 10
+    assert pb.per_class_placement_test(boxes).summary()["fail_holm"] > 50
+
+
+def test_figures_fit_the_text_column():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from shiftlab.boxes import load_boxes
+
+    boxes = load_boxes()
+    for fig in (pb.plot_centre_histograms(boxes, ["bagel", "paddle"], bins=10),
+                pb.plot_centre_histograms(boxes, ["bagel"], bins=10, kind="free"),
+                pb.plot_height_vs_centre(boxes, ["bagel", "paddle", "pineapple"], bins=10)):
+        assert fig.get_size_inches()[0] <= 8
+        plt.close(fig)

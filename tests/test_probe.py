@@ -139,3 +139,51 @@ def test_fit_stride_on_subsets():
     hs = np.arange(28, 60, 4)
     assert probe._fit_stride(hs, hs // 4) == 4
     assert probe._fit_stride(np.arange(10, 30), (np.arange(10, 30) + 2) // 3 + 5) == 3
+
+
+def test_relative_variation_uses_the_channel_scale():
+    # channel 0: image 0 varies 10 -> 12, image 1 barely fires (0 -> 1e-3): its own mean is tiny
+    g = np.zeros((2, 2, 3))
+    g[:, 0, 0] = [10.0, 12.0]
+    g[:, 1, 0] = [0.0, 1e-3]
+    g[:, :, 1] = 5.0            # constant: perfectly shiftable
+    g[:, :, 2] = np.nan         # padding
+    rel, dead = probe.relative_variation(g)
+    assert rel.shape == (2, 3) and dead.tolist() == [False, False, False]
+    scale = np.abs(g[:, :, 0]).mean()
+    assert np.isclose(rel[0, 0], 2.0 / scale) and np.isclose(rel[1, 0], 1e-3 / scale)
+    assert rel[1, 0] < 0.2  # finite and small, although 1e-3 / its own mean 5e-4 would be 2
+    assert np.all(rel[:, 1] == 0) and np.all(np.isnan(rel[:, 2]))
+
+
+def test_relative_variation_dead_channels_and_errors():
+    g = np.zeros((3, 2, 2))
+    g[:, :, 1] = [[1.0, 2.0], [1.5, 2.0], [1.0, 2.0]]
+    rel, dead = probe.relative_variation(g)
+    assert dead.tolist() == [True, False] and np.all(np.isnan(rel[:, 0]))
+    assert np.all(np.isfinite(rel[:, 1]))
+    with pytest.raises(ValueError, match="shape"):
+        probe.relative_variation(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="two shifts"):
+        probe.relative_variation(np.zeros((1, 2, 2)))
+    with pytest.raises(ValueError, match="dead_tol"):
+        probe.relative_variation(g, dead_tol=-1.0)
+
+
+def test_from_sums_counts_dead_channels_and_keeps_the_per_map_reading():
+    g = np.zeros((1, 2, 2, 3))          # [L, T, N, K]
+    g[0, :, 0, 0] = [4.0, 4.1]          # shiftable
+    g[0, :, 1, 0] = [0.0, 0.01]         # sparse: own mean 0.005, spread 0.01
+    g[0, :, :, 2] = [[1.0, 1.0], [1.0, 1.0]]
+    res = probe.Nonshiftability.from_sums(["x"], g, threshold=0.2)
+    assert res.dead_channels.tolist() == [1] and res.sampled_channels.tolist() == [3]
+    assert np.isclose(res.dead_fraction[0], 1 / 3)
+    assert res.fraction[0] == 0.0                 # channel scale: nothing moves by 20 %
+    assert np.isclose(res.per_map_fraction()[0], 1 / 4)  # own mean: the sparse pair counts
+    assert np.isclose(res.low_mean_fraction(0.1)[0], 1 / 4)
+    back = probe.Nonshiftability.from_dict(res.to_dict())
+    assert np.allclose(back.fraction, res.fraction) and back.dead_channels.tolist() == [1]
+    with pytest.raises(ValueError, match="shape"):
+        probe.Nonshiftability.from_sums(["x", "y"], g)
+    with pytest.raises(ValueError, match="level"):
+        res.low_mean_fraction(0.0)

@@ -179,6 +179,8 @@ def test_run_shift_study_caches(study, monkeypatch):
 def test_table_and_figures(study):
     md = S.comparison_markdown(study)
     assert "0.062" in md and "89.2" in md and "toy_layout, 2 photos" in md and "8 pairs" in md
+    table = [line for line in md.splitlines() if line.startswith("|")]
+    assert all(line.count("|") == 6 for line in table)  # five columns fit the page
     photos = random_photos(2, 64, 80)
     figs = [S.plot_sequence_curves(study, "crop", n=2), S.plot_barcodes(study), S.plot_pair_metrics(study),
             S.plot_consistency(study), S.plot_scale_curve(study),
@@ -190,3 +192,37 @@ def test_table_and_figures(study):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_per_photo_means_are_the_headline_numbers():
+    rng = np.random.default_rng(0)
+    top1 = rng.integers(0, 3, size=(5, 6))
+    p_top1 = rng.random((5, 6))
+    p_next = rng.random((5, 5))
+    seq = {"top1": top1, "p_top1": p_top1, "p_next": p_next}
+    assert S.per_photo("p_change", seq).shape == (5,)
+    assert np.isclose(S.per_photo("p_change", seq).mean(), S.p_top1_change(top1))
+    assert np.isclose(S.per_photo("mac", seq).mean(), S.mean_absolute_change(p_top1, p_next))
+    crops = {"top1": rng.integers(0, 2, size=(4, 3))}
+    assert np.isclose(S.per_photo("consistency", crops).mean(), S.consistency(crops["top1"]))
+    with pytest.raises(ValueError):
+        S.per_photo("jaggedness", seq)
+
+
+def test_bootstrap_interval_and_relation():
+    values = np.r_[np.zeros(50), np.ones(50)]
+    low, high = S.bootstrap_interval(values, n_boot=500, seed=1)
+    assert 0.3 < low < 0.5 < high < 0.7
+    assert S.bootstrap_interval(values, n_boot=500, seed=1) == (low, high)  # seeded
+    assert S.bootstrap_interval(np.full(10, 0.2)) == pytest.approx((0.2, 0.2))
+    with pytest.raises(ValueError):
+        S.bootstrap_interval([1.0])
+    with pytest.raises(ValueError):
+        S.bootstrap_interval(values, level=1.0)
+    assert S.relation(0.1, 0.2, [0.05, 0.06]) == "above"
+    assert S.relation(0.1, 0.2, [0.25]) == "below"
+    assert S.relation(0.1, 0.2, [0.05, 0.15]) == "compatible with"
+    with pytest.raises(ValueError):
+        S.relation(0.3, 0.2, [0.1])
+    with pytest.raises(ValueError):
+        S.relation(0.1, 0.2, [])

@@ -165,3 +165,41 @@ def test_imagenet_study_reuses_windows_and_matches_the_plain_sequence():
         tta.imagenet_tta_study(FakeImageNet(), photos, tta.ImageNetTTAConfig(n_steps=3, max_shift=4),
                                use_cache=False, progress=False)
 
+
+
+def test_guaranteed_copies_needs_a_global_pool_head():
+    assert tta.guaranteed_copies(4, "global_pool") == 16
+    assert tta.guaranteed_copies(2, "global_pool", 36, 5) == 720
+    assert tta.guaranteed_copies(1, "fc") is None  # an FC head guarantees no shift at all
+    assert tta.guaranteed_copies(32, "fc", 36, 5) is None
+    with pytest.raises(ValueError):
+        tta.guaranteed_copies(4, "gap")
+    with pytest.raises(ValueError):
+        tta.guaranteed_copies(0, "fc")
+
+
+def test_figures_fit_the_text_column():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cfg = tta.MnistTTAConfig(n_digits=10)
+    acc = {(m, a, meth): np.full((2, len(cfg.radii)), 0.5)
+           for m in "ABC" for a in (False, True) for meth in cfg.methods}
+    study = tta.MnistTTAStudy(cfg, (0, 1), acc, (14.0, 14.0))
+    fig = tta.plot_mnist_tta(study)
+    assert fig.get_size_inches()[0] <= 8
+    plt.close(fig)
+    icfg = tta.ImageNetTTAConfig(n_steps=3)
+    n, t = 4, 3
+    stats = {m: {"top1": np.zeros((n, t), int), "top5_correct": np.ones((n, t), bool),
+                 "p_top1": np.full((n, t), 0.5),
+                 "p_next": np.full((n, t - 1), 0.4)}
+             for m in icfg.methods}
+    istudy = tta.ImageNetTTAStudy("model: x", icfg, np.zeros(n, int), stats, np.full(n, 9))
+    fig = tta.plot_imagenet_tta(istudy)
+    assert fig.get_size_inches()[0] <= 8
+    for ax in fig.axes:
+        assert ax.get_ylim()[0] == 0  # bars start at zero
+    plt.close(fig)
