@@ -422,8 +422,8 @@ def _variant_payload(variant: str, settings: Any, seed: int, device: torch.devic
                 "shift_min": cols["shift min"], "shift": cols["shift"],
                 "consistency": shift_consistency(model, gx, 3)}
 
-    path = cache_dir() / "mnist_variants" / f"{variant}_s{seed}_{config_key(meta)}.pt"
-    payload, _ = load_or_compute(path, meta, compute, use_cache=use_cache)
+    path = cache_dir() / "mnist_variants" / f"{variant}_s{seed}_{config_key(meta)}.pt" if use_cache else None
+    payload, _ = load_or_compute(path, meta, compute)
     return payload
 
 

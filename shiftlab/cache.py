@@ -6,18 +6,34 @@ half-written file under the real name; on load the digest is recomputed, and a m
 (truncated, altered, foreign file) raises :class:`CacheCorruptError` so the caller recomputes
 instead of silently using bad data. What the payload holds (``torch.save`` bytes, an ``.npz``)
 is up to the caller.
+
+A write that is killed between creating its temporary file and the ``os.replace`` leaves a
+``*.tmp`` file behind; every write sweeps the ``*.tmp`` files older than an hour (no live write
+takes that long) from its folder, so such leftovers do not pile up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CacheCorruptError", "config_key", "write_verified_bytes", "read_verified_bytes"]
+__all__ = [
+    "CacheCorruptError",
+    "STALE_TMP_SECONDS",
+    "config_key",
+    "sweep_stale_tmp",
+    "write_verified_bytes",
+    "read_verified_bytes",
+]
+
+#: a ``*.tmp`` file older than this (seconds) is the leftover of a killed write
+STALE_TMP_SECONDS = 3600.0
 
 
 class CacheCorruptError(ValueError):
@@ -31,12 +47,27 @@ def config_key(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def sweep_stale_tmp(folder: str | Path, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Remove the ``*.tmp`` files in ``folder`` last modified more than ``max_age`` seconds ago
+    (leftovers of killed writes) and return them; files that vanish or resist are skipped."""
+    cutoff = time.time() - max_age
+    removed = []
+    for tmp in Path(folder).glob("*.tmp"):
+        with contextlib.suppress(OSError):  # removed by another process, or not ours to remove
+            if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
 def write_verified_bytes(path: str | Path, payload: bytes, magic: bytes) -> Path:
-    """Atomically write ``payload`` under a header of ``magic`` and its SHA-256."""
+    """Atomically write ``payload`` under a header of ``magic`` and its SHA-256 (and sweep stale
+    ``*.tmp`` files from the folder, see :func:`sweep_stale_tmp`)."""
     if not magic.endswith(b"\n"):
         raise ValueError("magic must end with a newline")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_tmp(path.parent)
     digest = hashlib.sha256(payload).hexdigest().encode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:

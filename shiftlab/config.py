@@ -10,6 +10,8 @@ Everything the course reads from the environment goes through this module:
     ``imagenet_samples/``, ``weights/``). Loaders look there first.
 ``SHIFTLAB_CACHE``
     Where downloads and trained models are cached (default ``~/.cache/shiftlab``).
+
+A bad value is reported as a :class:`SetupError` that names the variable and what to do.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "SetupError",
     "is_quick",
     "quick_or_full",
     "seed_everything",
@@ -37,11 +40,17 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
+class SetupError(ValueError):
+    """Something in the user's setup needs fixing: an environment variable, a data or cache file,
+    a folder. The message says what is wrong and what to do; ``python -m shiftlab`` prints it as
+    one line (``error: ...``) without a traceback."""
+
+
 def is_quick() -> bool:
     """Return True when quick mode is on (``SHIFTLAB_QUICK`` set to a true value).
 
     Raises:
-        ValueError: if the variable holds something that is neither true nor false,
+        SetupError: if the variable holds something that is neither true nor false,
             so that a typo does not silently start an hour-long full run.
     """
     raw = os.environ.get("SHIFTLAB_QUICK", "").strip().lower()
@@ -49,7 +58,7 @@ def is_quick() -> bool:
         return True
     if raw in _FALSE:
         return False
-    raise ValueError(
+    raise SetupError(
         f"SHIFTLAB_QUICK={raw!r} is not understood; use 1 for quick mode or 0 (or unset) for full mode"
     )
 
@@ -99,10 +108,25 @@ def data_root() -> Path | None:
 
 
 def cache_dir() -> Path:
-    """The cache folder (``SHIFTLAB_CACHE`` or ``~/.cache/shiftlab``), created if needed."""
+    """The cache folder (``SHIFTLAB_CACHE`` or ``~/.cache/shiftlab``), created if needed.
+
+    Raises:
+        SetupError: when the folder cannot be used (the variable names a file, or the folder
+            cannot be created or written). Callers ask for it before they compute anything, so
+            a bad cache fails at once instead of losing a trained model on save.
+    """
     raw = os.environ.get("SHIFTLAB_CACHE", "").strip()
     path = Path(raw).expanduser() if raw else Path.home() / ".cache" / "shiftlab"
-    path.mkdir(parents=True, exist_ok=True)
+    where = f"SHIFTLAB_CACHE={raw!r}" if raw else f"the default cache folder {path} (SHIFTLAB_CACHE is unset)"
+    fix = ("set SHIFTLAB_CACHE to a writable folder, or run without the cache "
+           "(python -m shiftlab reproduce --no-cache; use_cache=False in Python)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission, a read-only file system
+        what = "names a file, not a folder" if path.is_file() else f"cannot be created ({exc.strerror or exc})"
+        raise SetupError(f"{where} {what}: {fix}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SetupError(f"{where} is not writable: {fix}")
     return path
 
 

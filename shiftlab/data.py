@@ -9,18 +9,21 @@ in order:
 3. torchvision's download into the cache (needs internet).
 
 If all fail, the error names the missing files, where to put them and which variable to set.
+A damaged file (a truncated or corrupt ``.gz``, e.g. an interrupted download) raises a
+:class:`shiftlab.config.SetupError` that names it and says to delete or replace it.
 """
 
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 
-from .config import cache_dir, data_root
+from .config import SetupError, cache_dir, data_root
 
 __all__ = ["MNIST_FILES", "MnistSplit", "find_mnist", "read_idx", "load_mnist"]
 
@@ -40,25 +43,37 @@ class MnistSplit(NamedTuple):
     labels: torch.Tensor
 
 
+def _damaged(path: Path, problem: str) -> SetupError:
+    return SetupError(
+        f"{path} is damaged: {problem}. Delete it or replace it with a good copy of {path.name} "
+        "(a truncated file is often an interrupted download; deleted from the cache folder, it is downloaded again)"
+    )
+
+
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (gzip-compressed or plain) into a NumPy array.
 
     Raises:
-        ValueError: when the file is not a well-formed IDX file.
+        SetupError: when the file is not a well-formed IDX file (a truncated or corrupt gzip
+            stream, a bad magic number, a size that does not match the header); the message
+            names the file and says to delete or replace it.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise _damaged(path, f"not a complete gzip file ({type(exc).__name__}: {exc})") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+        raise _damaged(path, "not an IDX file (bad magic number)")
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     ndim = raw[3]
     header = 4 + 4 * ndim
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + int(np.prod(dims)) * dtype.itemsize
     if len(raw) != expected:
-        raise ValueError(f"{path}: size {len(raw)} bytes does not match its header {dims} ({expected} bytes)")
+        raise _damaged(path, f"size {len(raw)} bytes does not match its header {dims} ({expected} bytes)")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
 
 
@@ -67,9 +82,11 @@ def _candidate_dirs() -> list[Path]:
     root = data_root()
     if root is not None:
         dirs.append(root / "mnist")
-    cache = cache_dir() / "mnist"
-    dirs += [cache, cache / "MNIST" / "raw"]
-    return dirs
+    try:
+        cache = cache_dir() / "mnist"
+    except SetupError:  # an unusable cache: files found elsewhere still do; else find_mnist reports it
+        return dirs
+    return dirs + [cache, cache / "MNIST" / "raw"]
 
 
 def _locate(name: str, dirs: list[Path]) -> Path | None:
@@ -111,10 +128,9 @@ def find_mnist(split: Literal["train", "test"], download: bool = True) -> tuple[
         if all(found):
             return found[0], found[1]  # type: ignore[return-value]
     missing = [n for n, f in zip(names, found) if f is None]
-    looked = "\n  ".join(str(d) for d in dirs)
     msg = (
         f"MNIST {split} files not found: {', '.join(missing)}.\n"
-        f"Looked in:\n  {looked}\n"
+        f"Looked in: {', '.join(str(d) for d in dirs)}.\n"
         "Put the four canonical MNIST .gz files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
         "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) in a folder DATA/mnist/ and set "
         "SHIFTLAB_DATA=DATA, or into the cache folder above (SHIFTLAB_CACHE moves it)."

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .config import cache_dir, data_root, in_colab, is_quick
+from .config import SetupError, cache_dir, data_root, in_colab, is_quick
 
 __all__ = ["get_device", "DoctorReport", "doctor"]
 
@@ -54,7 +54,12 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
 
 @dataclass
 class DoctorReport:
-    """What ``doctor()`` found, as data (for tests) and as text (for people)."""
+    """What ``doctor()`` found, as data (for tests) and as text (for people).
+
+    A bad setting is reported, not raised: ``quick`` is ``None`` when ``SHIFTLAB_QUICK`` is not
+    understood, ``data_root`` and ``cache_dir`` start with ``INVALID:`` and the reason when the
+    folder cannot be used, and ``advice`` says what to do (without paths, for :meth:`brief`).
+    """
 
     python: str
     torch_version: str
@@ -64,7 +69,7 @@ class DoctorReport:
     gpu_memory_gb: float | None
     cpu_threads: int
     colab: bool
-    quick: bool
+    quick: bool | None
     data_root: str | None
     cache_dir: str
     advice: list[str] = field(default_factory=list)
@@ -78,7 +83,7 @@ class DoctorReport:
             ("GPU", f"{self.gpu_name} ({self.gpu_memory_gb:.1f} GB)" if self.gpu_name else "none"),
             ("CPU threads", str(self.cpu_threads)),
             ("Google Colab", "yes" if self.colab else "no"),
-            ("mode", "QUICK (SHIFTLAB_QUICK=1: small subsets)" if self.quick else "FULL"),
+            ("mode", self._mode("QUICK (SHIFTLAB_QUICK=1: small subsets)")),
             ("SHIFTLAB_DATA", self.data_root or "unset (cache and downloads only)"),
             ("cache", self.cache_dir),
         ]
@@ -94,15 +99,22 @@ class DoctorReport:
         gpu = f"{self.gpu_name} ({self.gpu_memory_gb:.0f} GB)" if self.gpu_name else "no GPU"
         lines = [
             f"device: {self.device} ({gpu}) | PyTorch {self.torch_version.split('+')[0]}",
-            f"mode: {'QUICK (small subsets)' if self.quick else 'FULL'} | "
+            f"mode: {self._mode('QUICK (small subsets)')} | "
             f"course data: {'SHIFTLAB_DATA' if self.data_root else 'cache and downloads'}"
             f"{' | Colab' if self.colab else ''}",
         ]
         if self.data_root and self.data_root.startswith("INVALID"):
             lines[1] = lines[1].replace("SHIFTLAB_DATA", "SHIFTLAB_DATA (invalid: see doctor())")
+        if self.cache_dir.startswith("INVALID"):
+            lines[1] += " | cache: INVALID (see below)"
         for a in self.advice:
             lines += textwrap.wrap(a, width=86, initial_indent="* ", subsequent_indent="  ")
         return "\n".join(lines)
+
+    def _mode(self, quick_text: str) -> str:
+        if self.quick is None:
+            return "INVALID SHIFTLAB_QUICK (see below)"
+        return quick_text if self.quick else "FULL"
 
     def __str__(self) -> str:
         return self.text()
@@ -123,13 +135,24 @@ def doctor(show: bool = True, brief: bool = False) -> DoctorReport:
         gpu_name, gpu_mem = props.name, props.total_memory / 1024**3
     elif dev.type == "mps":
         gpu_name = "Apple GPU (MPS)"
+    advice: list[str] = []
     try:
         root = data_root()
         root_text = str(root) if root else None
     except FileNotFoundError as exc:
         root_text = f"INVALID: {exc}"
-    quick = is_quick()
-    advice: list[str] = []
+    quick: bool | None
+    try:
+        quick = is_quick()
+    except SetupError as exc:  # the message holds no path, so the brief form may show it
+        quick = None
+        advice.append(f"{exc}. Until it is fixed, the chapters stop with this error.")
+    try:
+        cache_text = str(cache_dir())
+    except SetupError as exc:
+        cache_text = f"INVALID: {exc}"
+        advice.append("The cache folder is unusable (python -m shiftlab doctor shows why): set SHIFTLAB_CACHE "
+                      "to a writable folder or unset it; until then every cached step (models, measurements) stops.")
     if dev.type == "cpu":
         if in_colab():
             advice.append(
@@ -139,7 +162,7 @@ def doctor(show: bool = True, brief: bool = False) -> DoctorReport:
             advice.append(
                 "No GPU: notebooks still run on the CPU. On Colab, Runtime > Change runtime type > T4 GPU."
             )
-        if not quick:
+        if quick is False:
             advice.append(
                 "FULL mode on a CPU trains every model for 5 epochs and takes a long time "
                 "(tens of minutes per training chapter on 2 cores). Set SHIFTLAB_QUICK=1 for "
@@ -156,7 +179,7 @@ def doctor(show: bool = True, brief: bool = False) -> DoctorReport:
         colab=in_colab(),
         quick=quick,
         data_root=root_text,
-        cache_dir=str(cache_dir()),
+        cache_dir=cache_text,
         advice=advice,
     )
     if show:

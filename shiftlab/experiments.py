@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import cache_dir, quick_or_full
+from .config import SetupError, cache_dir, quick_or_full
 from .data import load_mnist
 from .device import get_device
 from .evaluate import GridResult, article_columns, evaluate_shift_grid
@@ -97,7 +97,7 @@ class MnistSettings:
             raw = os.environ.get("SHIFTLAB_MNIST_SEEDS", "").strip()
             if raw:
                 if not raw.isdigit() or int(raw) < 1:
-                    raise ValueError(f"SHIFTLAB_MNIST_SEEDS must be a positive integer, got {raw!r}")
+                    raise SetupError(f"SHIFTLAB_MNIST_SEEDS must be a positive integer, got {raw!r}")
                 seeds = int(raw)
         if seeds is not None and (isinstance(seeds, bool) or int(seeds) < 1):
             raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
@@ -270,8 +270,9 @@ def _evaluate(tm: TrainedModel, settings: MnistSettings, test_x: torch.Tensor, t
         grid = evaluate_shift_grid(tm.model, test_x[subset], test_y[subset], settings.max_shift)
         return {"default": default, "grid": grid.to_dict()}
 
-    path = cache_dir() / "mnist_eval" / f"{cfg.model}{'_aug' if cfg.augment else ''}_s{cfg.seed}_{config_key(meta)}.pt"
-    payload, _ = load_or_compute(path, meta, compute, use_cache=use_cache)
+    path = (cache_dir() / "mnist_eval" / f"{cfg.model}{'_aug' if cfg.augment else ''}_s{cfg.seed}_{config_key(meta)}.pt"
+            if use_cache else None)
+    payload, _ = load_or_compute(path, meta, compute)
     return RunResult(cfg.model, cfg.augment, cfg.seed, float(payload["default"]),
                      GridResult.from_dict(payload["grid"]), tm.history)
 
@@ -281,6 +282,7 @@ def run_mnist(settings: MnistSettings | None = None, device: torch.device | str 
     """Train (or load) and evaluate all six configurations for every seed.
 
     Seeds are the outer loop, so an interrupted full run has complete seeds in the cache.
+    ``use_cache=False`` trains and evaluates without reading or writing cached models and results.
     """
     from tqdm.auto import tqdm
 

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import data_root
+from .config import SetupError, data_root
 from .device import get_device
 
 __all__ = [
@@ -219,7 +219,7 @@ def load_offline_mobilenet_v2(path: Path | str | None = None, device: torch.devi
         reason: the sentence stored in :attr:`ImageNetModel.reason`.
 
     Raises:
-        FileNotFoundError: missing weights. ValueError: the file's SHA-256 does not match.
+        FileNotFoundError: missing weights. SetupError (a ValueError): the file's SHA-256 does not match.
     """
     import torchvision
 
@@ -228,7 +228,7 @@ def load_offline_mobilenet_v2(path: Path | str | None = None, device: torch.devi
         raise FileNotFoundError(f"{path} does not exist")
     digest = _sha256(path)
     if digest != OFFLINE_SHA256:
-        raise ValueError(f"{path} has sha256 {digest[:12]}..., expected {OFFLINE_SHA256[:12]}...: the file is "
+        raise SetupError(f"{path} has sha256 {digest[:12]}..., expected {OFFLINE_SHA256[:12]}...: the file is "
                          "damaged or a different checkpoint; copy it again from the course's data folder")
     dev = get_device(device)
     model = torchvision.models.mobilenet_v2()

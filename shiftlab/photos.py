@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import data_root
+from .config import SetupError, data_root
 
 __all__ = ["PhotoSet", "find_photo_folder", "imagenet_synsets", "imagenet_class_names", "load_photos"]
 
@@ -142,10 +142,19 @@ def _val_synsets() -> dict[str, str]:
 
 
 def _read_image(path: Path) -> torch.Tensor:
+    """One photo as uint8 ``[3, H, W]`` RGB.
+
+    Raises:
+        SetupError: the file is truncated or not an image (the message names it).
+    """
     from PIL import Image
 
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except (OSError, SyntaxError, ValueError) as exc:  # PIL: truncated, unidentified, broken headers
+        raise SetupError(f"{path} cannot be read as a photo ({exc}); a truncated or damaged file: "
+                         "delete it or replace it with a good copy") from exc
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()
 
 
@@ -162,6 +171,7 @@ def load_photos(folder: str | Path | None = None, limit: int | None = None) -> P
     Raises:
         FileNotFoundError: no folder, or no images in it.
         ValueError: a photo whose label cannot be found, or a bad ``limit``.
+        SetupError: a truncated or damaged photo (named in the message).
     """
     path = find_photo_folder(folder)
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in _EXTENSIONS and p.is_file())

@@ -551,8 +551,8 @@ def architecture_factors(include_offline: bool = True, include_mnist: bool = Tru
         rows = _probe_zoo(include_offline, include_mnist, have_timm, progress)
         return {"rows": [dataclasses.asdict(r) for r in rows]}
 
-    path = cache_dir() / "probe" / f"factors_{config_key(meta)}.pt"
-    payload, _ = load_or_compute(path, meta, compute, use_cache=use_cache)
+    path = cache_dir() / "probe" / f"factors_{config_key(meta)}.pt" if use_cache else None
+    payload, _ = load_or_compute(path, meta, compute)
     return [FactorRow(**{**r, "downsampling": [tuple(d) for d in r["downsampling"]]}) for r in payload["rows"]]
 
 
@@ -713,6 +713,7 @@ def imagenet_nonshiftability(im: object, photos: object, n_images: int = 10, n_s
                               shifts=d.numpy(), progress=progress)
         return {"result": res.to_dict()}
 
-    path = cache_dir() / "nonshiftability" / f"{im.name}_{config_key(meta)}.pt"  # type: ignore[attr-defined]
-    payload, _ = load_or_compute(path, meta, compute, use_cache=use_cache)
+    path = (cache_dir() / "nonshiftability" / f"{im.name}_{config_key(meta)}.pt"  # type: ignore[attr-defined]
+            if use_cache else None)
+    payload, _ = load_or_compute(path, meta, compute)
     return Nonshiftability.from_dict(payload["result"])

@@ -259,16 +259,17 @@ def load_or_compute_arrays(kind: str, config: dict[str, Any], compute: Callable[
     """
     if not kind.isidentifier():
         raise ValueError(f"kind must be a simple name, got {kind!r}")
+    if not use_cache:  # no cache folder needed
+        return {k: np.asarray(v) for k, v in compute().items()}
     key = config_key({"config": config, "code": CODE_VERSION})
     path = (folder or cache_dir() / "imagenet_shifts") / f"{kind}-{key}.npz"
-    if use_cache and path.is_file():
+    if path.is_file():
         try:
             return _read_verified(path)
         except Exception as exc:  # damaged, truncated, foreign: never use it
             warnings.warn(f"cache file {path} is unusable ({exc}); recomputing", RuntimeWarning, stacklevel=2)
     arrays = {k: np.asarray(v) for k, v in compute().items()}
-    if use_cache:
-        _write_verified(path, arrays)
+    _write_verified(path, arrays)
     return arrays
 
 

@@ -170,15 +170,19 @@ def load_verified(path: str | Path) -> Any:
         raise CacheCorruptError(f"{path}: cannot be unpickled ({exc})") from exc
 
 
-def load_or_compute(path: str | Path, meta: dict[str, Any], compute: Callable[[], dict[str, Any]],
+def load_or_compute(path: str | Path | None, meta: dict[str, Any], compute: Callable[[], dict[str, Any]],
                     use_cache: bool = True) -> tuple[dict[str, Any], bool]:
     """Return ``(payload, from_cache)``: the cached payload when ``path`` holds a verified file
     whose stored ``meta`` equals ``meta``; otherwise ``compute()``, stored with ``meta``.
 
-    A corrupt or mismatching file triggers a :class:`UserWarning` and a recomputation.
+    ``use_cache=False`` (or ``path=None``, which callers pass then so that they need no cache
+    folder at all) computes without reading or writing any file. A corrupt or mismatching file
+    triggers a :class:`UserWarning` and a recomputation.
     """
+    if path is None or not use_cache:
+        return compute(), False
     path = Path(path)
-    if use_cache and path.exists():
+    if path.exists():
         try:
             stored = load_verified(path)
             if not isinstance(stored, dict) or stored.get("meta") != meta:
@@ -187,8 +191,7 @@ def load_or_compute(path: str | Path, meta: dict[str, Any], compute: Callable[[]
         except CacheCorruptError as exc:
             warnings.warn(f"ignoring a corrupt cache file and recomputing: {exc}", UserWarning, stacklevel=2)
     payload = compute()
-    if use_cache:
-        save_verified(path, {"meta": meta, "payload": payload})
+    save_verified(path, {"meta": meta, "payload": payload})
     return payload, False
 
 
@@ -288,6 +291,7 @@ def load_or_train(config: TrainConfig, device: torch.device | str | None = None,
     """The cached model for ``config`` if a verified one exists, else train it (and cache it).
 
     Args:
+        use_cache: ``False`` trains without reading or writing the cache (it need not be usable).
         train, test: the splits (loaded with :func:`shiftlab.load_mnist` when ``None``; the
             test split only feeds the per-epoch test accuracy of the history).
     """
@@ -303,7 +307,8 @@ def load_or_train(config: TrainConfig, device: torch.device | str | None = None,
                 "history": tm.history.as_dict()}
 
     meta = {"train": config.as_dict(), "code": TRAIN_CODE_VERSION}
-    payload, hit = load_or_compute(model_cache_path(config), meta, compute, use_cache=use_cache)
+    path = model_cache_path(config) if use_cache else None  # no cache folder needed without the cache
+    payload, hit = load_or_compute(path, meta, compute)
     if not hit:
         return result["tm"]
     model = make_model(config.model, channels=config.channels, hidden=config.hidden)

@@ -328,14 +328,15 @@ def mnist_tta_study(settings: Any = None, config: MnistTTAConfig | None = None, 
     for name, aug, seed in tqdm(jobs, desc="MNIST TTA", disable=not progress):
         train_cfg = settings.train_config(name, aug, seed)
         meta = {"train_key": train_cfg.key(), "study": cfg.as_dict(), "target": list(target), "code": CODE_VERSION}
-        path = cache_dir() / "mnist_tta" / f"{name}{'_aug' if aug else ''}_s{seed}_{config_key(meta)}.pt"
+        path = (cache_dir() / "mnist_tta" / f"{name}{'_aug' if aug else ''}_s{seed}_{config_key(meta)}.pt"
+                if use_cache else None)
 
         def compute(train_cfg=train_cfg, name=name, aug=aug, seed=seed) -> dict[str, Any]:
             tm = load_trained(settings, name, aug, seed, device=device)
             dev = next(tm.model.parameters()).device
             return _mnist_one(tm.model, test.images.to(dev), test.labels.to(dev), cfg, target)
 
-        payload, _ = load_or_compute(path, meta, compute, use_cache=use_cache)
+        payload, _ = load_or_compute(path, meta, compute)
         for meth in cfg.methods:
             acc.setdefault((name, aug, meth), []).append(list(payload[meth]))
     arrays = {k: np.asarray(v, dtype=np.float64) for k, v in acc.items()}

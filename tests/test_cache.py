@@ -29,3 +29,23 @@ def test_corruption_and_foreign_files_are_detected(tmp_path):
         read_verified_bytes(tmp_path / "missing", MAGIC)
     with pytest.raises(ValueError, match="newline"):
         write_verified_bytes(tmp_path / "b", b"x", b"NOPE")
+
+
+def test_stale_temporary_files_are_swept_on_the_next_write(tmp_path):
+    import os
+    import time
+
+    from shiftlab.cache import STALE_TMP_SECONDS, sweep_stale_tmp
+
+    stale = tmp_path / "a.bin.k3j2.tmp"  # a write killed before its os.replace, long ago
+    fresh = tmp_path / "b.bin.x8q1.tmp"  # a write that may still be running
+    other = tmp_path / "old.pt"
+    for p in (stale, fresh, other):
+        p.write_bytes(b"partial")
+    old = time.time() - STALE_TMP_SECONDS - 60
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    write_verified_bytes(tmp_path / "c.bin", b"x", MAGIC)
+    assert not stale.exists() and fresh.exists() and other.exists()
+    assert sweep_stale_tmp(tmp_path) == []
+    assert sweep_stale_tmp(tmp_path, max_age=-1) == [fresh]

@@ -1,4 +1,5 @@
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,3 +59,30 @@ def test_cache_dir_is_created(monkeypatch, tmp_path):
 
 def test_not_in_colab():
     assert config.in_colab() is False
+
+
+def test_bad_quick_mode_is_a_setup_error(monkeypatch):
+    monkeypatch.setenv("SHIFTLAB_QUICK", "quik")
+    with pytest.raises(config.SetupError, match="SHIFTLAB_QUICK='quik'"):
+        config.is_quick()
+
+
+def test_cache_dir_naming_a_file_fails_at_once(monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "file"))
+    with pytest.raises(config.SetupError, match="SHIFTLAB_CACHE=.*names a file.*--no-cache"):
+        config.cache_dir()
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "file" / "below"))
+    with pytest.raises(config.SetupError, match="SHIFTLAB_CACHE=.*cannot be created.*--no-cache"):
+        config.cache_dir()
+
+
+def test_cache_dir_not_writable_fails_at_once(monkeypatch, tmp_path):
+    import os
+
+    real_access = os.access
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "ro"))
+    (tmp_path / "ro").mkdir()
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == tmp_path / "ro" else real_access(p, mode))
+    with pytest.raises(config.SetupError, match="SHIFTLAB_CACHE=.*is not writable.*--no-cache"):
+        config.cache_dir()

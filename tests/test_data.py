@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from shiftlab import data
+from shiftlab.config import SetupError
 
 SHARED = Path(os.environ.get("SHIFTLAB_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -97,3 +98,41 @@ def test_real_mnist_offline(monkeypatch):
     assert tr.images.shape == (60000, 1, 28, 28) and te.images.shape == (10000, 1, 28, 28)
     assert tr.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert torch.bincount(te.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not gzip", "bad crc"])
+def test_damaged_gz_names_the_file_and_says_what_to_do(fake_mnist, damage):
+    path = fake_mnist / "mnist" / "t10k-images-idx3-ubyte.gz"
+    raw = path.read_bytes()
+    if damage == "truncated":
+        raw = raw[: len(raw) // 2]
+    elif damage == "not gzip":
+        raw = b"<html>404 Not Found</html>"
+    else:
+        raw = raw[:-8] + bytes(b ^ 0xFF for b in raw[-8:-4]) + raw[-4:]
+    path.write_bytes(raw)
+    with pytest.raises(SetupError) as err:
+        data.load_mnist("test")
+    msg = str(err.value)
+    assert str(path) in msg and "Delete it or replace it" in msg
+
+
+def test_half_finished_download_in_the_cache(fake_mnist, tmp_path, monkeypatch):
+    raw_dir = tmp_path / "cache" / "mnist" / "MNIST" / "raw"  # where torchvision downloads
+    raw_dir.mkdir(parents=True)
+    for name in data.MNIST_FILES["test"]:
+        (raw_dir / name).write_bytes((fake_mnist / "mnist" / name).read_bytes())
+    images = raw_dir / "t10k-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:100])  # the download was interrupted
+    monkeypatch.delenv("SHIFTLAB_DATA")
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte.gz is damaged.*Delete it"):
+        data.load_mnist("test")
+
+
+def test_unusable_cache_is_skipped_when_the_data_are_elsewhere(fake_mnist, tmp_path, monkeypatch):
+    (tmp_path / "cache_file").write_text("")
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "cache_file"))
+    assert data.load_mnist("test").images.shape == (3, 1, 28, 28)  # e.g. reproduce --no-cache
+    monkeypatch.delenv("SHIFTLAB_DATA")
+    with pytest.raises(SetupError, match="SHIFTLAB_CACHE"):
+        data.load_mnist("test")

@@ -61,3 +61,21 @@ def test_doctor_brief_prints_no_paths(capsys, monkeypatch, tmp_path):
     assert "SHIFTLAB_DATA" in out  # says where data come from, not the path
     assert all(len(line) <= 90 for line in out.splitlines())
     assert str(tmp_path) in report.text()  # the full report keeps the paths
+
+
+def test_doctor_reports_a_bad_quick_mode(capsys, monkeypatch):
+    monkeypatch.setenv("SHIFTLAB_QUICK", "quik")
+    report = device.doctor(show=False)  # reported, not raised
+    assert report.quick is None
+    for text in (report.text(), report.brief()):
+        assert "INVALID SHIFTLAB_QUICK" in text and "SHIFTLAB_QUICK='quik' is not understood" in text
+    assert not any("FULL mode" in a for a in report.advice)
+
+
+def test_doctor_reports_an_unusable_cache(capsys, monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "file"))
+    report = device.doctor(brief=True)
+    out = capsys.readouterr().out
+    assert report.cache_dir.startswith("INVALID") and "names a file" in report.text()
+    assert "cache: INVALID" in out and "SHIFTLAB_CACHE" in out and str(tmp_path) not in out

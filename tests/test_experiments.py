@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -129,3 +130,13 @@ def test_markdown_table_is_narrow(results):
     assert md[0] == "| model | default | shift min | shift |"
     assert all(line.count("|") == 5 for line in md) and len(md) == 5
     assert "(0.686)" in md[2]  # the article's value in brackets beside ours
+
+
+@pytest.mark.skipif(not os.environ.get("SHIFTLAB_DATA"), reason="needs the course data folder (MNIST)")
+def test_run_without_the_cache_needs_no_cache_folder(tmp_path, monkeypatch):
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "cache"))
+    one = MnistSettings(seeds=(0,), epochs=1, train_size=256, test_size=50, grid_size=4, max_shift=3,
+                        channels=(4, 8), hidden=16)
+    res = run_mnist(one, device="cpu", progress=False, use_cache=False)
+    assert len(res.runs) == 6 and (tmp_path / "cache").is_file()

@@ -109,3 +109,17 @@ def test_greyscale_sample_becomes_rgb(tmp_path, monkeypatch):
     shutil.copy(SAMPLES / name, tmp_path / name)
     ph = P.load_photos(tmp_path)
     assert ph.labels.tolist() == [634] and ph.images[0].shape == (3, 333, 500)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_damaged_photo_error_names_the_file(tmp_path, monkeypatch, damage):
+    from shiftlab.config import SetupError
+
+    monkeypatch.delenv("SHIFTLAB_DATA", raising=False)
+    _jpeg(tmp_path / "a.jpg", size=(64, 48))
+    _jpeg(tmp_path / "b.jpg", size=(64, 48))
+    raw = (tmp_path / "b.jpg").read_bytes()
+    (tmp_path / "b.jpg").write_bytes(raw[: len(raw) // 2] if damage == "truncated" else b"not a jpeg at all")
+    (tmp_path / "labels.csv").write_text("file,class_index\na.jpg,1\nb.jpg,2\n")
+    with pytest.raises(SetupError, match="b.jpg cannot be read as a photo.*delete it or replace it"):
+        P.load_photos(tmp_path)

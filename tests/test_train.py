@@ -112,3 +112,31 @@ def test_cache_hit_miss_and_corruption(tiny, tmp_path, monkeypatch):
 def test_train_size_larger_than_split(tiny):
     with pytest.raises(ValueError):
         train_model(_cfg(train_size=1000), tiny, device="cpu", progress=False)
+
+
+@pytest.fixture
+def cache_is_a_file(tmp_path, monkeypatch):
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "cache"))
+
+
+def test_unusable_cache_fails_before_training(tiny, cache_is_a_file, monkeypatch):
+    import shiftlab.train as T
+    from shiftlab.config import SetupError
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("trained although the model could not be saved")
+
+    monkeypatch.setattr(T, "train_model", must_not_train)
+    with pytest.raises(SetupError, match="SHIFTLAB_CACHE.*--no-cache"):
+        load_or_train(_cfg(epochs=1), device="cpu", progress=False, train=tiny)
+
+
+def test_without_the_cache_nothing_is_read_or_written(tiny, cache_is_a_file, tmp_path):
+    tm = load_or_train(_cfg(epochs=1), device="cpu", progress=False, train=tiny, use_cache=False)
+    assert not tm.from_cache and tm.history.epoch_loss
+    calls = []
+    f = lambda: calls.append(1) or {"v": len(calls)}  # noqa: E731
+    assert load_or_compute(None, {"k": 1}, f) == ({"v": 1}, False)
+    assert load_or_compute(tmp_path / "c.pt", {"k": 1}, f, use_cache=False) == ({"v": 2}, False)
+    assert not (tmp_path / "c.pt").exists()
