@@ -220,16 +220,24 @@ class AntiAliasedConv2d(nn.Module):
         in_channels, out_channels, kernel_size, padding: as for ``nn.Conv2d``.
         stride: the stride the original convolution had (moved into the blur-subsample).
         filter_size, pad_mode: of the blur.
-        activation: the nonlinearity between the convolution and the blur (``nn.ReLU()`` default;
-            ``None`` for a linear block, where conv and blur commute).
+        activation: the nonlinearity between the convolution and the blur: ``"relu"`` (the
+            default, a new ``nn.ReLU()``), any module, or ``None`` for a linear block (an
+            ``nn.Identity``), where conv and blur commute.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 2,
                  padding: int = 1, filter_size: int = 3, pad_mode: PadMode = "reflect",
-                 activation: nn.Module | None = None, bias: bool = True) -> None:
+                 activation: nn.Module | Literal["relu"] | None = "relu", bias: bool = True) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=padding, bias=bias)
-        self.act = nn.ReLU() if activation is None else activation
+        if activation == "relu":
+            self.act: nn.Module = nn.ReLU()
+        elif activation is None:
+            self.act = nn.Identity()
+        elif isinstance(activation, nn.Module):
+            self.act = activation
+        else:
+            raise TypeError(f"activation must be 'relu', an nn.Module or None, got {activation!r}")
         self.blurpool = BlurPool2d(filter_size, stride, pad_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

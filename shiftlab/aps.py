@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .antialias import BlurPool2d, _check_maps
+from .antialias import BlurPool2d, _check_maps, _check_size
 
 __all__ = [
     "polyphase_components",
@@ -43,6 +43,13 @@ def _check_stride(stride: int) -> int:
     if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
         raise ValueError(f"stride must be a positive int, got {stride!r}")
     return stride
+
+
+def _check_p(p: float) -> float:
+    """The order of the norm that ranks the components: positive (``p <= 0`` is no norm)."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not p > 0:
+        raise ValueError(f"p must be a positive number (2 = Euclidean norm), got {p!r}")
+    return float(p)
 
 
 def polyphase_components(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
@@ -64,6 +71,7 @@ def polyphase_components(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
 
 def aps_index(x: torch.Tensor, stride: int = 2, p: float = 2.0) -> torch.Tensor:
     """Per image, the index ``k`` of the polyphase component of largest ``l_p`` norm, ``[N]`` long."""
+    p = _check_p(p)
     comps = polyphase_components(x, stride)
     norms = comps.flatten(2).norm(p=p, dim=2)
     return norms.argmax(dim=1)
@@ -71,7 +79,12 @@ def aps_index(x: torch.Tensor, stride: int = 2, p: float = 2.0) -> torch.Tensor:
 
 def aps_downsample(x: torch.Tensor, stride: int = 2, p: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Adaptive polyphase sampling: ``(y, k)`` with ``y [N, C, H/s, W/s]`` the component of largest
-    norm of every image and ``k [N]`` which one it was (ties: the lowest index)."""
+    norm of every image and ``k [N]`` which one it was (ties: the lowest index).
+
+    Raises:
+        ValueError: ``p <= 0``, a bad stride, or sizes not divisible by the stride.
+    """
+    p = _check_p(p)
     comps = polyphase_components(x, stride)
     k = comps.flatten(2).norm(p=p, dim=2).argmax(dim=1)
     y = comps[torch.arange(x.shape[0], device=x.device), k]
@@ -85,9 +98,7 @@ class APSDownsample(nn.Module):
     def __init__(self, stride: int = 2, p: float = 2.0) -> None:
         super().__init__()
         self.stride = _check_stride(stride)
-        if not p > 0:
-            raise ValueError(f"p must be positive, got {p!r}")
-        self.p = float(p)
+        self.p = _check_p(p)
         self.last_index: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -102,8 +113,9 @@ class APSDownsample(nn.Module):
 class APSMaxPool2d(nn.Module):
     """A max pool that replaces ``MaxPool2d(kernel_size, stride)``: pad ``kernel_size - 1`` pixels
     after (right, bottom; circularly by default) so that the size is kept, max pool with stride 1,
-    optionally blur (binomial, same padding mode; ``filter_size = 1`` = no blur), then
-    :class:`APSDownsample`. Keeps the circular equivariance that makes APS exact.
+    optionally blur (binomial, same padding mode; ``filter_size = 1`` = no blur, at most
+    :data:`shiftlab.antialias.MAX_FILTER_SIZE`), then :class:`APSDownsample`. Keeps the circular
+    equivariance that makes APS exact.
     """
 
     def __init__(self, kernel_size: int = 2, stride: int = 2, filter_size: int = 1,
@@ -113,6 +125,7 @@ class APSMaxPool2d(nn.Module):
             raise ValueError(f"kernel_size must be a positive int, got {kernel_size!r}")
         if pad_mode not in ("circular", "zeros", "replicate"):
             raise ValueError(f"pad_mode must be 'circular', 'zeros' or 'replicate', got {pad_mode!r}")
+        filter_size = _check_size(filter_size)  # 0 or less used to mean "no blur" silently
         self.kernel_size, self.pad_mode = kernel_size, pad_mode
         self.max = nn.MaxPool2d(kernel_size, stride=1)
         self.blur = BlurPool2d(filter_size, 1, "circular" if pad_mode == "circular" else "replicate") \
@@ -193,10 +206,11 @@ class _CircularMax(nn.Module):
 def circular_shift_outputs(model: nn.Module, x: torch.Tensor, shifts: torch.Tensor, batch: int = 2048) -> torch.Tensor:
     """Outputs ``[S, N, K]`` of ``model`` for ``x [N, C, H, W]`` circularly shifted by each ``(dx, dy)``
     of ``shifts [S, 2]`` (one gather per chunk, see :func:`shiftlab.translate_grid`)."""
-    from .shifts import translate_grid
+    from .shifts import check_shifts, translate_grid
 
-    if shifts.ndim != 2 or shifts.shape[1] != 2:
-        raise ValueError(f"shifts must have shape [S, 2], got {tuple(shifts.shape)}")
+    check_shifts(shifts)
+    if x.ndim != 4 or x.shape[0] == 0:
+        raise ValueError(f"x must be a non-empty [N, C, H, W] batch, got shape {tuple(x.shape)}")
     outs = []
     per = max(1, batch // max(1, x.shape[0]))
     for i in range(0, shifts.shape[0], per):

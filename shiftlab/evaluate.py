@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .shifts import shift_grid, translate_grid
+from .shifts import check_shifts, shift_grid, translate_grid
 
 __all__ = [
     "GridResult",
@@ -102,13 +102,15 @@ def iter_shift_logits(model: nn.Module, images: torch.Tensor, shifts: torch.Tens
 
     Yields:
         ``(rows, logits)``: the slice of ``images`` in the chunk and logits ``[S, b, classes]``.
+
+    Raises:
+        ValueError: no image, or no shift (before any forward pass).
     """
     from tqdm.auto import tqdm
 
     if images.ndim != 4 or images.shape[0] == 0:
         raise ValueError(f"images must be a non-empty [N, C, H, W] batch, got {tuple(images.shape)}")
-    if shifts.ndim != 2 or shifts.shape[1] != 2:
-        raise ValueError(f"shifts must have shape [S, 2], got {tuple(shifts.shape)}")
+    check_shifts(shifts)
     dev = next(model.parameters()).device
     shifts = shifts.to(dev)
     s, n = shifts.shape[0], images.shape[0]
@@ -149,9 +151,7 @@ def evaluate_shift_grid(model: nn.Module, images: torch.Tensor, labels: torch.Te
     if images.ndim != 4 or labels.ndim != 1 or images.shape[0] != labels.shape[0] or images.shape[0] == 0:
         raise ValueError(f"need images [N, C, H, W] and labels [N] with N > 0, got {tuple(images.shape)}, {tuple(labels.shape)}")
     dev = next(model.parameters()).device
-    grid = (shift_grid(max_shift) if shifts is None else shifts).to(dev)
-    if grid.ndim != 2 or grid.shape[1] != 2:
-        raise ValueError(f"shifts must have shape [S, 2], got {tuple(grid.shape)}")
+    grid = check_shifts(shift_grid(max_shift) if shifts is None else shifts).to(dev)
     zero = torch.nonzero((grid == 0).all(1)).flatten()
     if zero.numel() == 0:
         raise ValueError("the shifts must include (0, 0) (the reference for the sensitivity map)")

@@ -97,9 +97,33 @@ PUBLISHED_ZHANG: dict[str, dict[str, float]] = {
 
 
 def _as_array(x: Any, name: str, ndim: int) -> np.ndarray:
+    """``x`` as a NumPy array with ``ndim`` dimensions and at least one row (a mean over nothing
+    would be NaN)."""
     a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape}): need at least one sequence or photo")
+    return a
+
+
+def _classes(x: Any, name: str) -> np.ndarray:
+    """Top-1 class indices ``[N, T]`` (integers), not probabilities or logits."""
+    a = _as_array(x, name, 2)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{name} must hold top-1 class indices (integers), got dtype {a.dtype}: "
+                        "pass probs.argmax(-1), not the probabilities or logits themselves")
+    return a
+
+
+def _probabilities(x: Any, name: str) -> np.ndarray:
+    """Probabilities ``[N, T]`` (finite, in [0, 1]), not logits."""
+    a = _as_array(x, name, 2)
+    if not np.issubdtype(a.dtype, np.number):
+        raise TypeError(f"{name} must hold probabilities (numbers in [0, 1]), got dtype {a.dtype}")
+    if a.size and not (np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1 + 1e-6):
+        raise ValueError(f"{name} must hold probabilities in [0, 1], got values in [{a.min()}, {a.max()}]: "
+                         "logits? apply softmax first")
     return a
 
 
@@ -129,16 +153,29 @@ def sequence_statistics(probs: torch.Tensor, label: int) -> dict[str, np.ndarray
 
 
 def p_top1_change(top1: np.ndarray | torch.Tensor) -> float:
-    """Fraction of neighbouring pairs ``(k, k+1)`` in ``top1 [N, T]`` whose top-1 classes differ."""
-    a = _as_array(top1, "top1", 2)
+    """Fraction of neighbouring pairs ``(k, k+1)`` in ``top1 [N, T]`` whose top-1 classes differ.
+
+    Raises:
+        TypeError: ``top1`` does not hold class indices (e.g. probabilities or logits).
+        ValueError: no sequence, or fewer than 2 frames.
+    """
+    a = _classes(top1, "top1")
     if a.shape[1] < 2:
         raise ValueError("need at least 2 frames per sequence")
     return float((a[:, 1:] != a[:, :-1]).mean())
 
 
 def mean_absolute_change(p_top1: np.ndarray | torch.Tensor, p_next: np.ndarray | torch.Tensor) -> float:
-    """MAC: mean ``|p_k(y_hat_k) - p_{k+1}(y_hat_k)|`` from ``p_top1 [N, T]`` and ``p_next [N, T-1]``."""
-    a, b = _as_array(p_top1, "p_top1", 2), _as_array(p_next, "p_next", 2)
+    """MAC: mean ``|p_k(y_hat_k) - p_{k+1}(y_hat_k)|`` from ``p_top1 [N, T]`` and ``p_next [N, T-1]``
+    (probabilities, see :func:`sequence_statistics`).
+
+    Raises:
+        ValueError: values that are not probabilities in [0, 1] (e.g. logits), no sequence,
+            fewer than 2 frames, or mismatched shapes.
+    """
+    a, b = _probabilities(p_top1, "p_top1"), _probabilities(p_next, "p_next")
+    if a.shape[1] < 2:
+        raise ValueError("need at least 2 frames per sequence")
     if b.shape != (a.shape[0], a.shape[1] - 1):
         raise ValueError(f"p_next must have shape {(a.shape[0], a.shape[1] - 1)}, got {b.shape}")
     return float(np.abs(a[:, :-1].astype(np.float64) - b).mean())
@@ -163,7 +200,7 @@ def jaggedness(correct: np.ndarray | torch.Tensor) -> float:
 def consistency(top1: np.ndarray | torch.Tensor) -> float:
     """Zhang's consistency in %: over all pairs ``i < j`` of the crops of each image (rows of
     ``top1 [N, K]``), the percentage whose top-1 classes agree (each image weighs the same)."""
-    a = _as_array(top1, "top1", 2)
+    a = _classes(top1, "top1")
     k = a.shape[1]
     if k < 2:
         raise ValueError("need at least 2 crops per image")
@@ -187,13 +224,13 @@ def per_photo(metric: str, data: dict[str, np.ndarray]) -> np.ndarray:
     ``"consistency"`` (``data`` = the crop measurements; % of each photo's crop pairs that agree).
     """
     if metric == "p_change":
-        a = _as_array(data["top1"], "top1", 2)
+        a = _classes(data["top1"], "top1")
         return (a[:, 1:] != a[:, :-1]).mean(axis=1)
     if metric == "mac":
-        a, b = _as_array(data["p_top1"], "p_top1", 2), _as_array(data["p_next"], "p_next", 2)
+        a, b = _probabilities(data["p_top1"], "p_top1"), _probabilities(data["p_next"], "p_next")
         return np.abs(a[:, :-1].astype(np.float64) - b).mean(axis=1)
     if metric == "consistency":
-        a = _as_array(data["top1"], "top1", 2)
+        a = _classes(data["top1"], "top1")
         i, j = np.triu_indices(a.shape[1], 1)
         return 100.0 * (a[:, i] == a[:, j]).mean(axis=1)
     raise ValueError(f"metric must be 'p_change', 'mac' or 'consistency', got {metric!r}")

@@ -5,7 +5,8 @@ Convention used everywhere in the course: ``dx > 0`` moves the content to the **
 
 ``"zero"``
     the pixels shifted out are lost and zeros come in (a real camera moving over a black
-    background; no wrap-around);
+    background; no wrap-around). The zeros are written, not multiplied in, so even an ``inf``
+    or ``NaN`` pixel leaves only zeros behind it;
 ``"circular"``
     the image wraps around like a torus (``torch.roll``); the setting in which convolutions
     with circular padding are *exactly* equivariant.
@@ -17,7 +18,7 @@ from typing import Literal
 
 import torch
 
-__all__ = ["Fill", "translate", "shift_grid", "translate_grid"]
+__all__ = ["Fill", "translate", "shift_grid", "translate_grid", "check_shifts"]
 
 Fill = Literal["zero", "circular"]
 
@@ -38,6 +39,25 @@ def _as_shift_tensor(value: ShiftArg, name: str, device: torch.device) -> torch.
     raise TypeError(f"{name} must be an int or an integer tensor, got {type(value).__name__}")
 
 
+def check_shifts(shifts: torch.Tensor) -> torch.Tensor:
+    """Check that ``shifts`` is a non-empty ``[S, 2]`` integer tensor of ``(dx, dy)`` pairs and
+    return it (the shift lists of :func:`translate_grid` and the shift-grid evaluations).
+
+    Raises:
+        TypeError: not an integer tensor.
+        ValueError: another shape, or no shift at all.
+    """
+    if not isinstance(shifts, torch.Tensor):
+        raise TypeError(f"shifts must be a [S, 2] integer tensor, got {type(shifts).__name__}")
+    if shifts.ndim != 2 or shifts.shape[1] != 2:
+        raise ValueError(f"shifts must have shape [S, 2], got {tuple(shifts.shape)}")
+    if shifts.shape[0] == 0:
+        raise ValueError("shifts is empty: give at least one (dx, dy), e.g. shift_grid(0) for (0, 0) alone")
+    if shifts.dtype.is_floating_point or shifts.dtype == torch.bool or shifts.is_complex():
+        raise TypeError(f"shifts must hold integers, got {shifts.dtype}")
+    return shifts
+
+
 def translate(x: torch.Tensor, dx: ShiftArg, dy: ShiftArg, fill: Fill = "zero") -> torch.Tensor:
     """Translate images by whole pixels.
 
@@ -53,18 +73,23 @@ def translate(x: torch.Tensor, dx: ShiftArg, dy: ShiftArg, fill: Fill = "zero") 
         A new tensor with the shape, dtype and device of ``x``.
 
     Raises:
-        ValueError: wrong shapes, a shift of the image size or more, an unknown fill.
+        ValueError: wrong shapes, an empty ``x`` or empty shift tensors, a shift of the image
+            size or more, an unknown fill.
         TypeError: non-integer shifts.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if x.ndim < 2:
         raise ValueError(f"x must have shape [..., H, W] (at least 2-D), got shape {tuple(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is no image to translate")
     if fill not in ("zero", "circular"):
         raise ValueError(f"fill must be 'zero' or 'circular', got {fill!r}")
     h, w = x.shape[-2:]
     sx = _as_shift_tensor(dx, "dx", x.device)
     sy = _as_shift_tensor(dy, "dy", x.device)
+    if sx.numel() == 0 or sy.numel() == 0:
+        raise ValueError("dx and dy must not be empty: give one shift, or one per image")
     per_image = max(sx.numel(), sy.numel())
     if sx.numel() not in (1, per_image) or sy.numel() not in (1, per_image):
         raise ValueError(f"dx and dy have different lengths ({sx.numel()} and {sy.numel()})")
@@ -94,8 +119,8 @@ def translate(x: torch.Tensor, dx: ShiftArg, dy: ShiftArg, fill: Fill = "zero") 
         rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
     index = (rows[:, :, None] * w + cols[:, None, :]).reshape(n, 1, h * w)
     out = flat.gather(2, index.expand(n, flat.shape[1], h * w))
-    if valid is not None:
-        out = out * valid.reshape(n, 1, h * w).to(out.dtype)
+    if valid is not None:  # write zeros where nothing comes in (a product would keep inf * 0 = NaN)
+        out = torch.where(valid.reshape(n, 1, h * w), out, torch.zeros((), dtype=out.dtype, device=out.device))
     return out.reshape(x.shape)
 
 
@@ -127,11 +152,13 @@ def translate_grid(x: torch.Tensor, shifts: torch.Tensor, fill: Fill = "zero") -
     Returns:
         ``[S, N, C, H, W]``: ``out[s, n]`` is image ``n`` shifted by ``shifts[s]``. Reshape to
         ``[S * N, C, H, W]`` to evaluate all shifts in one forward pass.
+
+    Raises:
+        ValueError: wrong shapes, no image or no shift (see :func:`check_shifts`).
     """
-    if x.ndim != 4:
-        raise ValueError(f"x must have shape [N, C, H, W], got {tuple(x.shape)}")
-    if shifts.ndim != 2 or shifts.shape[1] != 2:
-        raise ValueError(f"shifts must have shape [S, 2], got {tuple(shifts.shape)}")
+    if x.ndim != 4 or x.shape[0] == 0:
+        raise ValueError(f"x must be a non-empty [N, C, H, W] batch, got shape {tuple(x.shape)}")
+    check_shifts(shifts)
     s, n = shifts.shape[0], x.shape[0]
     shifts = shifts.to(x.device)
     rep = x.unsqueeze(0).expand(s, *x.shape).reshape(s * n, *x.shape[1:])

@@ -233,3 +233,16 @@ def test_glue_table_gives_every_number_a_kind(monkeypatch):
     assert got["var_C_default"] == "accuracy" and got["var_APSC_consistency"] == "percent"
     assert got["var_C_shift_std"] == "nonneg" and got["var_APSC_step_ms"] == "nonneg"
     assert None not in got.values()
+
+
+def test_activation_none_is_a_linear_block():
+    torch.manual_seed(0)
+    block = aa.AntiAliasedConv2d(2, 3, 3, 2, 1, 3, activation=None, bias=False).double()
+    x, y = torch.randn(2, 1, 2, 10, 10, dtype=torch.float64)
+    assert isinstance(block.act, nn.Identity)
+    assert torch.allclose(block(2 * x - 3 * y), 2 * block(x) - 3 * block(y))
+    assert torch.allclose(block(x), aa.blur_subsample(block.conv(x), 3, 2))
+    assert isinstance(aa.AntiAliasedConv2d(2, 3).act, nn.ReLU)  # the default keeps the ReLU
+    assert isinstance(aa.AntiAliasedConv2d(2, 3, activation=nn.GELU()).act, nn.GELU)
+    with pytest.raises(TypeError):
+        aa.AntiAliasedConv2d(2, 3, activation="gelu")  # type: ignore[arg-type]

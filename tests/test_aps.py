@@ -106,3 +106,28 @@ def test_aps_maxpool_and_aps_c_shapes():
 def test_circular_shift_outputs_checks_shapes():
     with pytest.raises(ValueError):
         aps.circular_shift_outputs(aps.CircularNet(), torch.randn(1, 1, 8, 8), torch.zeros(3))
+
+
+def test_circular_shift_outputs_rejects_empty_inputs():
+    net = aps.CircularNet()
+    with pytest.raises(ValueError, match="empty"):
+        aps.circular_shift_outputs(net, torch.randn(1, 1, 8, 8), torch.zeros(0, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="empty"):
+        aps.circular_shift_outputs(net, torch.randn(0, 1, 8, 8), torch.zeros(1, 2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("filter_size", [0, -1, 8])
+def test_aps_maxpool_rejects_filter_sizes_out_of_range(filter_size):
+    with pytest.raises(ValueError, match="filter size"):
+        aps.APSMaxPool2d(filter_size=filter_size)
+
+
+@pytest.mark.parametrize("p", [0, -1.0, float("nan")])
+def test_aps_rejects_non_positive_norm_orders(p):
+    x = torch.randn(2, 3, 8, 8)
+    with pytest.raises(ValueError, match="p must be a positive"):
+        aps.aps_downsample(x, p=p)
+    with pytest.raises(ValueError, match="p must be a positive"):
+        aps.aps_index(x, p=p)
+    with pytest.raises(ValueError, match="p must be a positive"):
+        aps.APSDownsample(p=p)

@@ -126,3 +126,18 @@ def test_iter_shift_logits_chunks_cover_every_digit_and_restore_mode():
     assert model.training
     with pytest.raises(ValueError):
         next(iter_shift_logits(model, x[0], g))
+
+
+def test_empty_shift_lists_are_errors():
+    from shiftlab.evaluate import iter_shift_logits, shift_predictions
+
+    x, y = _dot_images(2)
+    none = torch.zeros(0, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match="empty"):
+        next(iter_shift_logits(CentreProbe(), x, none))
+    with pytest.raises(ValueError, match="empty"):
+        shift_predictions(CentreProbe(), x, none)
+    with pytest.raises(ValueError, match="empty"):
+        evaluate_shift_grid(CentreProbe(), x, y, shifts=none)
+    with pytest.raises(ValueError, match="non-empty"):
+        shift_predictions(CentreProbe(), x[:0], shift_grid(1))

@@ -226,3 +226,32 @@ def test_bootstrap_interval_and_relation():
         S.relation(0.3, 0.2, [0.1])
     with pytest.raises(ValueError):
         S.relation(0.1, 0.2, [])
+
+
+def test_metrics_refuse_empty_input_instead_of_returning_nan():
+    no_rows = np.zeros((0, 4), dtype=np.int64)
+    for metric in (S.p_top1_change, S.flip_rate, S.jaggedness, S.consistency):
+        with pytest.raises(ValueError, match="empty"):
+            metric(no_rows)
+    with pytest.raises(ValueError, match="empty"):
+        S.mean_absolute_change(np.zeros((0, 4)), np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="empty"):
+        S.per_photo("p_change", {"top1": no_rows})
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        S.mean_absolute_change(np.full((2, 1), 0.5), np.zeros((2, 0)))
+
+
+def test_pair_metrics_check_what_they_are_given():
+    probs = torch.softmax(torch.randn(3, 5, 10), dim=-1)
+    with pytest.raises(TypeError, match="class indices"):
+        S.p_top1_change(probs.max(-1).values)  # probabilities where top-1 classes belong
+    with pytest.raises(TypeError, match="class indices"):
+        S.consistency(np.random.default_rng(0).normal(size=(3, 4)))  # logits
+    logits = torch.randn(3, 5) * 4
+    with pytest.raises(ValueError, match="probabilities"):
+        S.mean_absolute_change(logits, logits[:, 1:])
+    with pytest.raises(ValueError, match="probabilities"):
+        S.mean_absolute_change(np.full((1, 3), np.nan), np.full((1, 2), 0.5))
+    p = probs.max(-1).values
+    assert S.mean_absolute_change(p, p[:, 1:]) >= 0.0  # probabilities pass
+    assert S.p_top1_change(probs.argmax(-1)) >= 0.0  # class indices pass

@@ -86,3 +86,41 @@ def test_translate_grid_matches_loop():
         translate_grid(x[0], g)
     with pytest.raises(ValueError):
         translate_grid(x, g[:, :1])
+
+
+def test_zero_fill_writes_zeros_even_next_to_inf_and_nan():
+    x = torch.zeros(1, 1, 4, 5)
+    x[0, 0, :, 0] = float("inf")  # the column that the clamped gather reads for the filled border
+    x[0, 0, 1, 0] = float("nan")
+    x[0, 0, 0, 4] = float("-inf")
+    y = translate(x, 1, 0)
+    assert torch.equal(y[..., 0], torch.zeros(1, 1, 4))  # the filled border: zeros, not NaN
+    assert torch.isinf(y[0, 0, 0, 1]) and torch.isnan(y[0, 0, 1, 1])  # the moved pixels move
+    assert torch.equal(translate(x, -1, 2)[..., :2, :], torch.zeros(1, 1, 2, 5))
+    g = translate_grid(x, shift_grid(1))
+    assert not torch.isnan(g[:, 0, 0, :, 2:]).any()  # columns 2.. only ever receive finite pixels
+
+
+def test_zero_fill_of_finite_values_is_unchanged():
+    x = torch.randn(3, 2, 7, 9, dtype=torch.float64)
+    for dx, dy in [(2, -3), (-8, 6), (0, 0)]:
+        kept = torch.zeros_like(x)
+        rows, cols = slice(max(dy, 0), 7 + min(dy, 0)), slice(max(dx, 0), 9 + min(dx, 0))
+        src = (slice(max(-dy, 0), 7 + min(-dy, 0)), slice(max(-dx, 0), 9 + min(-dx, 0)))
+        kept[..., rows, cols] = x[..., src[0], src[1]]
+        assert torch.equal(translate(x, dx, dy), kept)
+
+
+def test_empty_batches_and_empty_shift_lists_are_errors():
+    x = torch.zeros(2, 1, 4, 4)
+    none = torch.zeros(0, dtype=torch.long)
+    with pytest.raises(ValueError, match="empty"):
+        translate(torch.zeros(0, 1, 4, 4), 1, 0)
+    with pytest.raises(ValueError, match="empty"):
+        translate(x, none, none)
+    with pytest.raises(ValueError, match="empty"):
+        translate_grid(x, torch.zeros(0, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="empty"):
+        translate_grid(x[:0], shift_grid(1))
+    with pytest.raises(TypeError):
+        translate_grid(x, shift_grid(1).float())
