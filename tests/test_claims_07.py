@@ -72,7 +72,7 @@ def test_comparison_words_follow_the_intervals(v):
 
 def test_batching_buys_nothing_on_this_cpu(v):
     # "Here batching buys nothing": the ratio must be close to 1 (or below) for that sentence
-    assert v["ims_bench_speedup"] < 1.3
+    assert v["ims_bench_speedup"] < 1.05  # "... at least as much as 17 single frames"
     assert v["ims_bench_speedup"] == pytest.approx(v["ims_bench_batched"] / v["ims_bench_looped"], rel=1e-6)
 
 
