@@ -186,8 +186,12 @@ def sync_notebook(path: Path, root: Path | None = None) -> bool:
     return changed
 
 
-def execute_notebook(path: Path, quick: bool = False, timeout: int = 1800) -> float:
+def execute_notebook(path: Path, quick: bool = False, timeout: int | None = None) -> float:
     """Run a notebook top to bottom in place (full mode unless ``quick``); returns seconds.
+
+    ``timeout`` limits each cell (seconds); the default, None, sets no limit, because a
+    full-mode training cell on a small CPU can take longer than any fixed limit (3 seeds of the
+    MNIST models took over 30 minutes on a loaded 2-core machine).
 
     Raises the first cell error, leaving the file untouched.
     """
