@@ -17,7 +17,13 @@ from torch import nn
 
 from .shifts import Fill, translate
 
-__all__ = ["global_sum", "SumChange", "relative_sum_change", "tiny_classifier"]
+__all__ = ["DEAD_TOL", "global_sum", "SumChange", "relative_sum_change", "tiny_classifier"]
+
+
+#: A channel whose mean |global sum| is at most this has no scale to measure changes against:
+#: it is dead (a ReLU that never fires on these images) and is left out. Shared with
+#: :mod:`shiftlab.probe`.
+DEAD_TOL = 1e-6
 
 
 def global_sum(r: torch.Tensor) -> torch.Tensor:
@@ -56,7 +62,7 @@ def relative_sum_change(
     x: torch.Tensor,
     shifts: torch.Tensor,
     fill: Fill = "circular",
-    dead_tol: float = 1e-6,
+    dead_tol: float = DEAD_TOL,
 ) -> SumChange:
     """The change of each channel's global sum under each shift, relative to the channel's
     typical size: ``|Σ f(S x)[n, k] - Σ f(x)[n, k]| / mean_n |Σ f(x)[n, k]|``.

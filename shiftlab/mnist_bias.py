@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .plotting import BOOK_WIDTH
 from .shifts import translate
 
 __all__ = ["centre_of_mass", "centre_offsets", "recenter", "com_histogram", "shift_to_radius", "ink_frequency",
@@ -129,7 +130,7 @@ def ink_frequency(images: torch.Tensor, threshold: float = 0.0) -> torch.Tensor:
 def plot_centring(train_images: torch.Tensor, test_images: torch.Tensor,
                   curves: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
                   radii: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8), aug_reach: int = 3,
-                  seed: int = 0, width: float = 8.0):
+                  seed: int = 0, width: float = BOOK_WIDTH):
     """The MNIST centring figure, in pixel coordinates, 2 x 2 panels ``width`` inches wide:
     (a) where training digits have ink, (b) their centres of mass, (c) centres of shifted test
     digits (one random shift per ring) against the 1-px square of the training centres and the

@@ -33,8 +33,6 @@ __all__ = [
 ]
 
 COLORS = {"A": "tab:blue", "B": "tab:orange", "C": "tab:green"}
-#: Width (inches) of every figure of the two chapters: the book's text column.
-WIDTH = BOOK_WIDTH
 
 
 def _aug_text(augment: bool) -> str:
@@ -48,7 +46,7 @@ def _integer_axis(axis: Any, nbins: int | str = "auto") -> None:
 def plot_training_curves(results: MnistResults, augments: Sequence[bool] = (False,)) -> Figure:
     """Training loss per batch (left) and test accuracy after each epoch (right), seed mean
     (+- std for the accuracy); solid lines without augmentation, dashed with it."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(WIDTH, 3.3), constrained_layout=True)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 3.3), constrained_layout=True)
     for aug in augments:
         for m in MODEL_NAMES:
             runs = results.select(m, aug)
@@ -108,7 +106,7 @@ def plot_shift_heatmaps(results: MnistResults, augment: bool = False, what: str 
         hi = max(float(i.max()) for i in imgs) if vmax is None else vmax
         cmap, label = "magma", "||f(Sx) - f(x)|| / ||f(x)||"
         title = "Translation sensitivity of the logits"
-    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.1), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(BOOK_WIDTH, 3.1), constrained_layout=True)
     im = None
     for ax, m, img in zip(axes, MODEL_NAMES, imgs):
         im = _grid_panel(ax, img, k, cmap=cmap, vmin=lo, vmax=hi)
@@ -122,7 +120,7 @@ def plot_shift_heatmaps(results: MnistResults, augment: bool = False, what: str 
 def plot_ring_curves(results: MnistResults, augments: Sequence[bool] = (False,)) -> Figure:
     """Accuracy vs shift magnitude ``r = max(|dx|, |dy|)`` (mean over the ring, then mean
     +- std over seeds) and along the horizontal axis (dy = 0)."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(WIDTH, 3.3), constrained_layout=True)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 3.3), constrained_layout=True)
     k = results.settings.max_shift
     for aug in augments:
         for m in MODEL_NAMES:
@@ -156,7 +154,7 @@ def plot_sensitivity_maps(results: MnistResults) -> Figure:
     grids = {(a, m): results.mean_grid(m, a, "sensitivity") for a in (False, True)
              for m in MODEL_NAMES if results.select(m, a)}
     vmax = max(float(g.max()) for g in grids.values())
-    fig, axes = plt.subplots(2, 3, figsize=(WIDTH, 5.6), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(2, 3, figsize=(BOOK_WIDTH, 5.6), squeeze=False, constrained_layout=True)
     im = None
     for i, aug in enumerate((False, True)):
         for j, m in enumerate(MODEL_NAMES):
@@ -180,7 +178,7 @@ def plot_slide(models: Mapping[str, nn.Module], image: torch.Tensor, label: int,
     dev = next(iter(models.values())).parameters().__next__().device
     x = x.to(dev)
     xs = translate(x, dx, dy)
-    fig = plt.figure(figsize=(WIDTH, 2.9), constrained_layout=True)
+    fig = plt.figure(figsize=(BOOK_WIDTH, 2.9), constrained_layout=True)
     gs = fig.add_gridspec(1, 3, width_ratios=[1, 1.5, 1.5])
     ax0, ax1, ax2 = fig.add_subplot(gs[0]), fig.add_subplot(gs[1]), fig.add_subplot(gs[2])
     show_image(ax0, xs[0, 0].cpu(), f"digit {label} at ({dx}, {dy})")

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from .boxes import BoxTable
+from .plotting import BOOK_WIDTH
 
 __all__ = [
     "POSITIONS",
@@ -488,7 +489,7 @@ def per_class_placement_test(table: BoxTable, k: int = 3, alpha: float = 0.05,
 # --------------------------------------------------------------------------- figures
 
 
-def _class_panels(table: BoxTable, classes: list[int | str] | None, width: float = 8.0,
+def _class_panels(table: BoxTable, classes: list[int | str] | None, width: float = BOOK_WIDTH,
                   ncols: int = 3):
     """("all 1000 classes", every box) followed by one (name, boxes) per class, and a grid of
     axes for them (``ncols`` per row, ``width`` inches wide, square panels)."""
@@ -507,7 +508,7 @@ def _class_panels(table: BoxTable, classes: list[int | str] | None, width: float
 
 
 def plot_centre_histograms(table: BoxTable, classes: list[int | str] | None = None, bins: int = 20,
-                           kind: str = "centre", width: float = 8.0):
+                           kind: str = "centre", width: float = BOOK_WIDTH):
     """2-D histograms of box positions: all boxes first, then one panel per class (3 panels
     per row, ``width`` inches wide).
 
@@ -538,7 +539,7 @@ def plot_centre_histograms(table: BoxTable, classes: list[int | str] | None = No
 
 
 def plot_height_vs_centre(table: BoxTable, classes: list[int | str] | None = None, bins: int = 25,
-                          width: float = 8.0):
+                          width: float = BOOK_WIDTH):
     """2-D histograms of box height (fraction of the image height) against centre y (fraction of
     the height), all boxes and one panel per class (3 per row); the grey lines bound what is
     geometrically possible (a box of height h has its centre in ``[h/2, 1 - h/2]``)."""

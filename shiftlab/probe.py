@@ -45,6 +45,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .global_pool import DEAD_TOL
+
 __all__ = [
     "LayerStride",
     "StrideProbe",
@@ -286,9 +288,6 @@ def capture_maps(model: nn.Module, x: torch.Tensor, modules: Sequence[tuple[str,
         raise ValueError(f"these modules were not called in the forward pass: {missing}")
     return out
 
-
-#: a channel whose mean |global sum| over all images and shifts is at most this is dead
-DEAD_TOL = 1e-6
 
 
 def relative_variation(sums: np.ndarray, dead_tol: float = DEAD_TOL) -> tuple[np.ndarray, np.ndarray]:

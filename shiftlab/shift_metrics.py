@@ -42,6 +42,7 @@ from .cache import config_key, read_verified_bytes, write_verified_bytes
 from .config import cache_dir, is_quick
 from .imagenet import ImageNetModel
 from .photos import PhotoSet
+from .plotting import BOOK_WIDTH
 from .protocols import (DEFAULT_EMBED_SIZE, PROTOCOLS, resize_interpolate, resize_pil, scaled_embeddings,
                         sequence_shifts, shift_sequence, zhang_crops)
 
@@ -544,8 +545,6 @@ def comparison_markdown(study: ShiftStudy) -> str:
 # --------------------------------------------------------------------------- figures
 
 
-#: Width (inches) of every figure of the chapter: the book's text column.
-FIG_WIDTH = 8.0
 
 
 def _integer_ticks(*axes: Any, nbins: int | str = "auto") -> None:
@@ -569,7 +568,7 @@ def plot_protocol_frames(img: torch.Tensor, shifts: Sequence[int] = (-8, 0, 8),
     """One row per protocol: the frames of a photo at a few diagonal shifts. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    side = min(2.6, FIG_WIDTH / len(shifts))
+    side = min(2.6, BOOK_WIDTH / len(shifts))
     fig, axes = plt.subplots(len(PROTOCOLS), len(shifts), squeeze=False,
                              figsize=(side * len(shifts), (side + 0.1) * len(PROTOCOLS) + 0.4),
                              constrained_layout=True)
@@ -589,7 +588,7 @@ def plot_sequence_curves(study: ShiftStudy, protocol: str = "crop", n: int = 6):
 
     s = study.sequences[protocol]
     tv = np.abs(np.diff(s["p_true"], axis=1)).sum(axis=1)
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.3), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 3.3), constrained_layout=True)
     for i in np.argsort(-tv)[:n]:
         name = (study.class_names[s["labels"][i]].split(",")[0] if study.class_names
                 else str(s["labels"][i]))
@@ -609,7 +608,7 @@ def plot_barcodes(study: ShiftStudy, protocols: Sequence[str] | None = None):
     import matplotlib.pyplot as plt
 
     protocols = list(protocols or study.sequences)
-    fig, axes = plt.subplots(1, len(protocols), figsize=(FIG_WIDTH, 4.2), squeeze=False,
+    fig, axes = plt.subplots(1, len(protocols), figsize=(BOOK_WIDTH, 4.2), squeeze=False,
                              constrained_layout=True)
     im = None
     for ax, p in zip(axes[0], protocols):
@@ -636,7 +635,7 @@ def plot_pair_metrics(study: ShiftStudy):
 
     n = study.numbers()
     protocols = list(study.sequences)
-    fig, axes = plt.subplots(1, 2, figsize=(FIG_WIDTH, 3.6), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 3.6), layout="constrained")
     for ax, metric, label in ((axes[0], "p_change", "P(top-1 change)"), (axes[1], "mac", "MAC")):
         x = np.arange(len(protocols))
         ax.bar(x - 0.27, [n[f"{metric}_{p}"] for p in protocols], 0.27,
@@ -711,7 +710,7 @@ def plot_resize_example(study: ShiftStudy, photos: PhotoSet, index: int | None =
     img = photos.images[index]
     resize = round(input_size * 256 / 224)
     views = [resize_pil(img, resize, input_size), resize_interpolate(img, resize, input_size)]
-    fig, axes = plt.subplots(1, 3, figsize=(FIG_WIDTH, 3.3), constrained_layout=True,
+    fig, axes = plt.subplots(1, 3, figsize=(BOOK_WIDTH, 3.3), constrained_layout=True,
                              gridspec_kw={"width_ratios": [1, 1, 1.15]})
     names = ("PIL (antialiased)", "interpolate (no antialias)")
     for ax, v, nm, key in zip(axes[:2], views, names, ("top5_pil", "top5_interp")):
