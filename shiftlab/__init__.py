@@ -1,53 +1,41 @@
 """shiftlab: the helper package of the course on translation invariance in CNNs.
 
-One small module per idea:
+The package is layered; every module imports only from its own subpackage or from the
+layers above it in this list (a test, ``tests/test_layers.py``, fails on any other import):
 
-========================  ====================================================
-``shiftlab.config``       quick mode, seeding, data and cache folders
-``shiftlab.device``       device choice and :func:`doctor`
-``shiftlab.shifts``       batched integer translations (zero or circular fill)
-``shiftlab.data``         MNIST as tensors, offline first
-``shiftlab.equivariance`` equivariance and invariance errors of any image map
-``shiftlab.features``     fixed edge detectors for real feature maps
-``shiftlab.pooling``      max pooling toys and the unchanged-fraction measurement
-``shiftlab.global_pool``  global pooling: exact invariance and how a stride breaks it
-``shiftlab.plotting``     figure helpers; ``shiftlab.widgets``: interactive views
-``shiftlab.book``         glue, repository URL, notebook tools
-``shiftlab.models``       the MNIST models A, B, C; ``augment``: batched random shifts
-``shiftlab.train``        the on-device trainer and its load-or-train cache
-``shiftlab.cache``        verified cache files (atomic write, SHA-256 checked on load)
-``shiftlab.evaluate``     accuracy over shift grids, the article's columns, sensitivity maps
-``shiftlab.experiments``  the six MNIST configurations x seeds (``reproduce mnist``)
-``shiftlab.bench``        trainer vs textbook loop; ``imagenet_bench``: batched shifts
-``shiftlab.imagenet``     pretrained ImageNet models (online) and the offline MobileNetV2
-``shiftlab.photos``       ImageNet validation photos and labels
-``shiftlab.protocols``    crop / embed / inpaint shift protocols, Zhang crops, rescaling
-``shiftlab.shift_metrics`` P(top-1 change), MAC, consistency, barcodes, scale, resize
-``shiftlab.aliasing``     aliasing and shiftability demos in 1-D and 2-D
-``shiftlab.antialias``    binomial filters, BlurPool, anti-aliased variants of model C
-``shiftlab.aps``          adaptive polyphase sampling
-``shiftlab.probe``        subsampling factor by probing; per-layer non-shiftability
-``shiftlab.boxes``        the ImageNet validation boxes that ship with the package
-``shiftlab.position_bias`` box-centre histograms and per-class uniformity tests
-``shiftlab.mnist_bias``   MNIST centres of mass, re-centring
-``shiftlab.tta``          test-time augmentation over shifts, batched
-========================  ====================================================
+=============  =====================================================================
+``core``       config, device, shifts, the cache API, glue (imports nothing of shiftlab)
+``data``       MNIST, ImageNet photos, the shipped ImageNet box table
+``nn``         layers (BlurPool, APS) and models (MNIST A/B/C with a ``pool=`` argument,
+               ImageNet models)
+``measure``    pure measurements: equivariance, pooling, aliasing, shift accuracy and
+               metrics, protocols, probes, position statistics, TTA
+``train``      batched augmentation and the on-device trainer
+``studies``    the chapters' cached experiments (MNIST pooling, variants, ImageNet
+               shifts, non-shiftability, TTA)
+``viz``        every figure and widget
+``tools``      the command line, notebook tools, benchmarks
+=============  =====================================================================
+
+Each subpackage's docstring lists its modules. The names below are the public API the
+chapters use most; everything else is imported from its module, e.g.
+``from shiftlab.measure.shift_metrics import p_top1_change``.
 """
 
-from .book import glue
-from .boxes import BoxTable, load_boxes
-from .config import cache_dir, data_root, in_colab, is_quick, quick_or_full, seed_everything
-from .data import MnistSplit, load_mnist
-from .device import DoctorReport, doctor, get_device
-from .equivariance import equivariance_error, invariance_error, make_conv
-from .experiments import MnistSettings, run_mnist
-from .imagenet import load_imagenet_model
-from .models import make_model
-from .photos import load_photos
-from .plotting import use_book_style
-from .train import TrainConfig, load_or_train, train_model
-from .tta import tta_predict
-from .shifts import shift_grid, translate, translate_grid
+from shiftlab.core.config import cache_dir, data_root, in_colab, is_quick, quick_or_full, seed_everything
+from shiftlab.core.device import DoctorReport, doctor, get_device
+from shiftlab.core.glue import glue
+from shiftlab.core.shifts import shift_grid, translate, translate_grid
+from shiftlab.data.boxes import BoxTable, load_boxes
+from shiftlab.data.mnist import MnistSplit, load_mnist
+from shiftlab.data.photos import load_photos
+from shiftlab.measure.equivariance import equivariance_error, invariance_error, make_conv
+from shiftlab.measure.tta import tta_predict
+from shiftlab.nn.imagenet_models import load_imagenet_model
+from shiftlab.nn.mnist_models import make_model
+from shiftlab.studies.mnist_pooling import MnistSettings, run_mnist
+from shiftlab.train.trainer import TrainConfig, load_or_train, train_model
+from shiftlab.viz.plotting import use_book_style
 
 __version__ = "0.1.0"
 

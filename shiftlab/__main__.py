@@ -1,3 +1,3 @@
-from .cli import main
+from shiftlab.tools.cli import main
 
 raise SystemExit(main())

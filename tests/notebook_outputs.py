@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shiftlab.book import GLUE_PREFIX
+from shiftlab.core.glue import GLUE_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

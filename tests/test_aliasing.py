@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from shiftlab import aliasing as al
+from shiftlab.measure import sampling as al
 
 
 def test_subsample_phases_and_errors():

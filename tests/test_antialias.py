@@ -4,9 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from shiftlab import antialias as aa
-from shiftlab.evaluate import shift_predictions
-from shiftlab.models import make_model
+from shiftlab.measure.shift_accuracy import shift_consistency, shift_predictions
+from shiftlab.nn import blurpool as aa
+from shiftlab.nn.mnist_models import make_model, make_variant
+from shiftlab.studies import mnist_variants as mv
 
 PASCAL = {1: [1], 2: [1, 1], 3: [1, 2, 1], 4: [1, 3, 3, 1], 5: [1, 4, 6, 4, 1], 6: [1, 5, 10, 10, 5, 1],
           7: [1, 6, 15, 20, 15, 6, 1]}
@@ -139,14 +140,14 @@ def test_errors():
     with pytest.raises(ValueError):
         aa.blur_subsample(torch.randn(1, 1, 2, 2), 7, 2, "reflect")  # reflect pad larger than the map
     with pytest.raises(ValueError):
-        aa.make_variant("D")
+        make_variant("D")
 
 
 def test_blurpool_c_matches_model_c_except_pooling():
     torch.manual_seed(3)
     c = make_model("C")
     torch.manual_seed(3)
-    b = aa.make_blurpool_c(3)
+    b = make_model("C", pool="blur")
     assert not any(isinstance(m, nn.MaxPool2d) and m.stride == 2 for m in b.modules())
     assert sum(isinstance(m, aa.AntiAliasedMaxPool2d) for m in b.modules()) == 2
     sc, sb = c.state_dict(), {k: v for k, v in b.state_dict().items() if not k.endswith("kernel")}
@@ -174,8 +175,8 @@ class _Constant(_ArgmaxPosition):
 def test_shift_consistency_can_fail():
     x = torch.zeros(3, 1, 12, 12)
     x[:, 0, 6, 6] = 1
-    assert aa.shift_consistency(_Constant(), x, 1) == 100.0
-    low = aa.shift_consistency(_ArgmaxPosition(), x, 1)
+    assert shift_consistency(_Constant(), x, 1) == 100.0
+    low = shift_consistency(_ArgmaxPosition(), x, 1)
     # of the 36 pairs of the 9 shifts, only the 9 pairs with equal dx agree (3 dx values x 3 pairs each)
     assert low == pytest.approx(100 * 9 / 36)
     top1 = shift_predictions(_ArgmaxPosition(), x, torch.tensor([[0, 0], [1, 0]]))
@@ -183,8 +184,8 @@ def test_shift_consistency_can_fail():
 
 
 def test_trainer_builds_a_variant_through_model_factory():
-    from shiftlab.data import MnistSplit
-    from shiftlab.train import TrainConfig, train_model
+    from shiftlab.data.mnist import MnistSplit
+    from shiftlab.train.trainer import TrainConfig, train_model
 
     split = MnistSplit(torch.rand(32, 1, 28, 28), torch.randint(0, 10, (32,)))
     cfg = TrainConfig(model="C", augment=False, epochs=1, seed=0, train_size=32, batch_size=16)
@@ -192,27 +193,27 @@ def test_trainer_builds_a_variant_through_model_factory():
 
     def factory(c):
         made.append(c)
-        return aa.make_blurpool_c(3, c.channels, c.hidden)
+        return make_variant("BlurPool-C", c.channels, c.hidden)
 
     tm = train_model(cfg, split, device="cpu", progress=False, model_factory=factory)
     assert made == [cfg] and tm.model.name == "C-blur3"
 
 
 def test_step_time_reports_each_model():
-    from shiftlab.data import MnistSplit
+    from shiftlab.data.mnist import MnistSplit
 
     split = MnistSplit(torch.rand(16, 1, 28, 28), torch.randint(0, 10, (16,)))
-    t = aa.step_time({"C": lambda: make_model("C"), "BlurPool-C": aa.make_blurpool_c}, split, steps=1, rounds=1,
-                     batch_size=8, device="cpu")
+    t = mv.step_time({"C": lambda: make_model("C"), "BlurPool-C": lambda: make_variant("BlurPool-C")}, split,
+                     steps=1, rounds=1, batch_size=8, device="cpu")
     assert set(t) == {"C", "BlurPool-C"} and all(v > 0 for v in t.values())
 
 
 def _fake_results():
     from types import SimpleNamespace
 
-    runs = [aa.VariantRun(v, s, 0.97 + 0.001 * s, 0.95, 0.7 + 0.01 * s, 60.0 + s, [30.0])
+    runs = [mv.VariantRun(v, s, 0.97 + 0.001 * s, 0.95, 0.7 + 0.01 * s, 60.0 + s, [30.0])
             for v in ("C", "APS-C") for s in (0, 1)]
-    return aa.VariantResults(runs, SimpleNamespace(train_size=60000),
+    return mv.VariantResults(runs, SimpleNamespace(train_size=60000),
                                     {"C": 5.0, "APS-C": 12.0})
 
 
@@ -225,10 +226,8 @@ def test_variant_table_fits_the_page():
 
 
 def test_glue_table_gives_every_number_a_kind(monkeypatch):
-    import shiftlab.book
-
     got = {}
-    monkeypatch.setattr(shiftlab.book, "glue", lambda n, v, kind=None: got.update({n: kind}))
+    monkeypatch.setattr(mv, "glue", lambda n, v, kind=None: got.update({n: kind}))
     _fake_results().glue_table("var")
     assert got["var_C_default"] == "accuracy" and got["var_APSC_consistency"] == "percent"
     assert got["var_C_shift_std"] == "nonneg" and got["var_APSC_step_ms"] == "nonneg"

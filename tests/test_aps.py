@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from shiftlab import aps
-from shiftlab.models import make_model
+from shiftlab.nn import aps
+from shiftlab.nn.mnist_models import make_model
 
 
 def test_polyphase_components_layout():
@@ -95,7 +95,7 @@ def test_aps_maxpool_and_aps_c_shapes():
     torch.manual_seed(5)
     c = make_model("C")
     torch.manual_seed(5)
-    m = aps.make_aps_c()
+    m = make_model("C", pool="aps")
     assert m(torch.rand(3, 1, 28, 28)).shape == (3, 10)
     sc, sm = c.state_dict(), m.state_dict()
     assert sc.keys() == sm.keys() and all(torch.equal(sc[k], sm[k]) for k in sc)

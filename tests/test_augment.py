@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from shiftlab.augment import random_shift, sample_shifts
-from shiftlab.shifts import translate
+from shiftlab.core.shifts import translate
+from shiftlab.train.augment import random_shift, sample_shifts
 
 
 def test_shift_range_and_distribution():

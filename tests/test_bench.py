@@ -1,5 +1,5 @@
-from shiftlab.bench import bench_train, prepare_torchvision_root
-from shiftlab.cli import build_parser
+from shiftlab.tools.bench import bench_train, prepare_torchvision_root
+from shiftlab.tools.cli import build_parser
 
 
 def test_torchvision_root(tmp_path):

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shiftlab import book
+from shiftlab.core import glue as glue_mod
+from shiftlab.tools import notebooks as book
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -38,9 +39,9 @@ def test_setup_source_lines_fit_the_page():
 def test_badge_and_glue():
     badge = book.colab_badge("https://github.com/a/b", "notebooks/x.ipynb")
     assert "colab.research.google.com/github/a/b/blob/main/notebooks/x.ipynb" in badge
-    book.glue("unit_test_value", 1.5)  # must not raise with or without myst-nb
-    book.glue("unit_test_fraction", 0.25, kind="fraction")
-    book.glue("unit_test_count", 3, kind="count")
+    glue_mod.glue("unit_test_value", 1.5)  # must not raise with or without myst-nb
+    glue_mod.glue("unit_test_fraction", 0.25, kind="fraction")
+    glue_mod.glue("unit_test_count", 3, kind="count")
 
 
 @pytest.mark.parametrize("value, kind, error", [
@@ -50,7 +51,7 @@ def test_badge_and_glue():
 ])
 def test_glue_rejects_values_outside_their_kind(value, kind, error):
     with pytest.raises(error):
-        book.glue("bad", value, kind=kind)
+        glue_mod.glue("bad", value, kind=kind)
 
 
 def test_glue_writes_plain_numbers_and_the_kind(capsys, monkeypatch):
@@ -58,9 +59,9 @@ def test_glue_writes_plain_numbers_and_the_kind(capsys, monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda data, raw, metadata: shown.append((data, metadata)))
     import numpy as np
 
-    book.glue("x", np.float64(0.5), kind="fraction")
+    glue_mod.glue("x", np.float64(0.5), kind="fraction")
     data, meta = shown[0]
-    assert data[book.GLUE_PREFIX + "text/plain"] == "0.5"  # not np.float64(0.5)
+    assert data[glue_mod.GLUE_PREFIX + "text/plain"] == "0.5"  # not np.float64(0.5)
     assert meta["scrapbook"]["name"] == "x" and meta["shiftlab"]["kind"] == "fraction"
 
 

@@ -11,20 +11,17 @@
 from __future__ import annotations
 
 import base64
-import json
 import math
 import re
 import struct
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
-
 from notebook_outputs import NOTEBOOKS, glued
 from notebook_outputs import load as _load
 from notebook_outputs import src as _src
-from shiftlab.book import GLUE_KINDS, GLUE_PREFIX
+
+from shiftlab.core.glue import GLUE_KINDS, GLUE_PREFIX
+
 MAX_FIG_INCHES = 8.5
 MAX_CODE_LINE = 90
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shiftlab import boxes
-from shiftlab.boxes import BoxTable, load_boxes
+from shiftlab.data import boxes
+from shiftlab.data.boxes import BoxTable, load_boxes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,8 +23,8 @@ def test_packaged_files_exist_and_are_declared_as_package_data():
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert "shiftlab.data_files" in cfg["packages"]
-    assert {"*.csv.gz", "*.txt", "*.md"} <= set(cfg["package-data"]["shiftlab.data_files"])
+    assert "shiftlab.data.files" in cfg["packages"]
+    assert {"*.csv.gz", "*.txt", "*.md"} <= set(cfg["package-data"]["shiftlab.data.files"])
 
 
 def test_row_image_and_class_counts(table):

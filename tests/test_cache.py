@@ -1,6 +1,20 @@
-import pytest
+import warnings
 
-from shiftlab.cache import CacheCorruptError, read_verified_bytes, write_verified_bytes
+import numpy as np
+import pytest
+import torch
+
+from shiftlab.core.cache import (
+    CODE_VERSIONS,
+    CacheCorruptError,
+    cache_path,
+    config_key,
+    load_or_compute,
+    load_verified,
+    read_verified_bytes,
+    save_verified,
+    write_verified_bytes,
+)
 
 MAGIC = b"TEST-1\n"
 
@@ -35,7 +49,7 @@ def test_stale_temporary_files_are_swept_on_the_next_write(tmp_path):
     import os
     import time
 
-    from shiftlab.cache import STALE_TMP_SECONDS, sweep_stale_tmp
+    from shiftlab.core.cache import STALE_TMP_SECONDS, sweep_stale_tmp
 
     stale = tmp_path / "a.bin.k3j2.tmp"  # a write killed before its os.replace, long ago
     fresh = tmp_path / "b.bin.x8q1.tmp"  # a write that may still be running
@@ -49,3 +63,107 @@ def test_stale_temporary_files_are_swept_on_the_next_write(tmp_path):
     assert not stale.exists() and fresh.exists() and other.exists()
     assert sweep_stale_tmp(tmp_path) == []
     assert sweep_stale_tmp(tmp_path, max_age=-1) == [fresh]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def counter():
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"v": torch.tensor(len(calls))}
+
+    return compute, calls
+
+
+def test_torch_roundtrip_and_corruption(tmp_path):
+    p = save_verified(tmp_path / "x.pt", {"a": torch.arange(5), "b": [1.5, "s"]})
+    got = load_verified(p)
+    assert torch.equal(got["a"], torch.arange(5)) and got["b"] == [1.5, "s"]
+    raw = bytearray(p.read_bytes())
+    raw[-3] ^= 0xFF
+    p.write_bytes(bytes(raw))
+    with pytest.raises(CacheCorruptError):
+        load_verified(p)
+    p.write_bytes(b"garbage")
+    with pytest.raises(CacheCorruptError):
+        load_verified(p)
+    assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_one_path_scheme(cache):
+    path = cache_path("mnist_models", "C_aug_s0", {"train": {"seed": 0}})
+    key = config_key({"train": {"seed": 0}, "code": CODE_VERSIONS["mnist_models"]})
+    assert path == cache / "mnist_models" / f"C_aug_s0_{key}.pt"
+    assert cache_path("imagenet_shifts", "seq_crop", {}, fmt="npz").suffix == ".npz"
+    with pytest.raises(ValueError, match="unknown cache kind"):
+        cache_path("nowhere", "x", {})
+    with pytest.raises(ValueError, match="stem"):
+        cache_path("probe", "a/b", {})
+    with pytest.raises(ValueError, match="fmt"):
+        cache_path("probe", "x", {}, fmt="pickle")
+
+
+def test_bumping_a_code_version_changes_only_that_kind(cache, monkeypatch):
+    before = {k: cache_path(k, "x", {"a": 1}) for k in CODE_VERSIONS}
+    monkeypatch.setitem(CODE_VERSIONS, "probe", "factors-999")
+    after = {k: cache_path(k, "x", {"a": 1}) for k in CODE_VERSIONS}
+    assert [k for k in CODE_VERSIONS if before[k] != after[k]] == ["probe"]
+
+
+def test_load_or_compute_hit_miss_and_meta(cache):
+    compute, calls = counter()
+    first, hit = load_or_compute("probe", "demo", {"k": 1}, compute)
+    assert not hit and int(first["v"]) == 1
+    again, hit = load_or_compute("probe", "demo", {"k": 1}, compute)
+    assert hit and int(again["v"]) == 1 and len(calls) == 1
+    _, hit = load_or_compute("probe", "demo", {"k": 2}, compute)  # another meta, another file
+    assert not hit and len(calls) == 2
+    # a file at the right path whose stored meta differs (a foreign or colliding file)
+    path = cache_path("probe", "demo", {"k": 1})
+    save_verified(path, {"meta": {"k": 99}, "payload": {"v": torch.tensor(-1)}})
+    with pytest.warns(UserWarning, match="does not match"):
+        fresh, hit = load_or_compute("probe", "demo", {"k": 1}, compute)
+    assert not hit and int(fresh["v"]) == 3
+
+
+def test_damaged_files_are_recomputed_never_used(cache):
+    for fmt in ("torch", "npz"):
+        calls: list[int] = []
+
+        def compute(calls=calls, fmt=fmt):
+            calls.append(1)
+            return {"a": np.arange(3) if fmt == "npz" else torch.arange(3)}
+
+        load_or_compute("imagenet_shifts", "demo", {"x": 1}, compute, fmt=fmt)
+        path = cache_path("imagenet_shifts", "demo", {"x": 1}, fmt=fmt)
+        path.write_bytes(path.read_bytes()[:-10])  # truncated
+        with pytest.warns(UserWarning, match="corrupt"):
+            fresh, hit = load_or_compute("imagenet_shifts", "demo", {"x": 1}, compute, fmt=fmt)
+        assert not hit and len(calls) == 2 and np.array_equal(np.asarray(fresh["a"]), np.arange(3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _, hit = load_or_compute("imagenet_shifts", "demo", {"x": 1}, compute, fmt=fmt)
+        assert hit and len(calls) == 2  # the repaired file is used again
+
+
+def test_npz_payloads_are_arrays(cache):
+    out, _ = load_or_compute("imagenet_shifts", "demo", {}, lambda: {"a": [1, 2]}, fmt="npz")
+    assert isinstance(out["a"], np.ndarray)
+    again, hit = load_or_compute("imagenet_shifts", "demo", {}, lambda: {"a": [0]}, fmt="npz")
+    assert hit and again["a"].tolist() == [1, 2]
+
+
+def test_without_the_cache_nothing_is_read_or_written(tmp_path, monkeypatch):
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "cache"))
+    compute, calls = counter()
+    out, hit = load_or_compute("probe", "demo", {"k": 1}, compute, use_cache=False)
+    assert not hit and int(out["v"]) == 1
+    out, hit = load_or_compute("probe", "demo", {"k": 1}, compute, use_cache=False)
+    assert not hit and len(calls) == 2

@@ -5,8 +5,9 @@ Reads the committed (full-mode) outputs of ``notebooks/05_mnist_pooling.ipynb``.
 
 from __future__ import annotations
 
-import pytest
+from itertools import pairwise
 
+import pytest
 from notebook_outputs import values
 
 NB = "05_mnist_pooling"
@@ -55,7 +56,7 @@ def test_pooling_gain_is_not_resolved_by_the_seeds(v):
 def test_accuracy_keeps_falling_to_chance(v):
     for m in "ABC":
         rings = [v[f"mnist_noaug_{m}_ring{r}"] for r in range(1, 9)]
-        assert all(x > y for x, y in zip(rings, rings[1:]))  # "keeps falling"
+        assert all(x > y for x, y in pairwise(rings))  # "keeps falling"
         assert rings[-1] < 0.15  # "about chance (0.1)" at r = 8
         assert v[f"mnist_noaug_{m}_ring1"] == pytest.approx(v[f"mnist_noaug_{m}_shiftmin"])
 

@@ -6,7 +6,6 @@ Reads the committed (full-mode) outputs of ``notebooks/06_augmentation.ipynb``.
 from __future__ import annotations
 
 import pytest
-
 from notebook_outputs import values
 
 NB = "06_augmentation"

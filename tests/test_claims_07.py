@@ -5,10 +5,12 @@ Reads the committed (full-mode) outputs of ``notebooks/07_imagenet_shifts.ipynb`
 
 from __future__ import annotations
 
-import pytest
+from itertools import pairwise
 
+import pytest
 from notebook_outputs import values
-from shiftlab.shift_metrics import relation
+
+from shiftlab.measure.shift_metrics import relation
 
 NB = "07_imagenet_shifts"
 #: Published values quoted in the chapter (Azulay & Weiss Table 1, Zhang 2019): VGG16, ResNet50.
@@ -59,7 +61,7 @@ def test_consistency_sentences(v):
 def test_accuracy_falls_with_scale(v):
     sizes = (224, 192, 160, 128, 96, 64, 32)
     top1 = [v[f"ims_scale_top1_{s}"] for s in sizes]
-    assert all(a >= b for a, b in zip(top1, top1[1:]))
+    assert all(a >= b for a, b in pairwise(top1))
     assert top1[sizes.index(128)] < 0.5 * top1[0]  # "falls quickly"
 
 

@@ -6,7 +6,6 @@ Reads the committed (full-mode) outputs of ``notebooks/08_sampling_theorem.ipynb
 from __future__ import annotations
 
 import pytest
-
 from notebook_outputs import values
 
 

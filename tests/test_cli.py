@@ -1,6 +1,6 @@
 import pytest
 
-from shiftlab import cli
+from shiftlab.tools import cli
 
 
 def test_doctor_command(capsys):
@@ -38,7 +38,7 @@ def _user_error(capsys, argv, monkeypatch=None) -> str:
 @pytest.fixture
 def no_work(monkeypatch):
     """Fail the test if reproduce starts training or evaluating."""
-    import shiftlab.experiments as E
+    import shiftlab.tools.cli as E
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("work started although the command should have failed first")
@@ -69,7 +69,7 @@ def test_unavailable_cuda_is_a_usage_error(capsys, monkeypatch, no_work):
 
 
 def test_missing_data_is_one_line(capsys, monkeypatch, tmp_path):
-    from shiftlab import data
+    from shiftlab.data import mnist as data
 
     monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
     monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "cache"))
@@ -86,7 +86,7 @@ def test_unusable_cache_fails_before_any_work(capsys, monkeypatch, tmp_path, no_
 
 
 def test_no_cache_runs_without_the_cache(capsys, monkeypatch, tmp_path):
-    import shiftlab.experiments as E
+    import shiftlab.tools.cli as E
 
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "file"))

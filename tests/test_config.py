@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from shiftlab import config
+from shiftlab.core import config
 
 
 def test_quick_mode_is_on_under_tests():
     assert config.is_quick() is True
 
 
-@pytest.mark.parametrize("raw,expected", [("1", True), ("true", True), ("ON", True), ("0", False), ("", False), ("no", False)])
+@pytest.mark.parametrize("raw,expected", [("1", True), ("true", True), ("ON", True), ("0", False), ("", False),
+                                          ("no", False)])
 def test_is_quick_parses(monkeypatch, raw, expected):
     monkeypatch.setenv("SHIFTLAB_QUICK", raw)
     assert config.is_quick() is expected

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from shiftlab import data
-from shiftlab.config import SetupError
+from shiftlab.core.config import SetupError
+from shiftlab.data import mnist as data
 
 SHARED = Path(os.environ.get("SHIFTLAB_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 

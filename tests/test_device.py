@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from shiftlab import device
+from shiftlab.core import device
 
 
 def test_get_device_auto_prefers_cuda_then_mps_then_cpu(monkeypatch):
@@ -51,7 +51,7 @@ def test_doctor_warns_about_full_mode_on_cpu(monkeypatch, capsys):
 
 
 def test_doctor_brief_prints_no_paths(capsys, monkeypatch, tmp_path):
-    from shiftlab.device import doctor
+    from shiftlab.core.device import doctor
 
     monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
     monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "cache"))

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from shiftlab.equivariance import equivariance_error, exact_region, invariance_error, make_conv
+from shiftlab.measure.equivariance import equivariance_error, exact_region, invariance_error, make_conv
 
 
 def test_circular_conv_is_exactly_equivariant_to_circular_shifts():

@@ -5,8 +5,14 @@ import pytest
 import torch
 from torch import nn
 
-from shiftlab.evaluate import GridResult, accuracy_by_ring, article_columns, evaluate_shift_grid, grid_accuracy
-from shiftlab.shifts import shift_grid
+from shiftlab.core.shifts import shift_grid
+from shiftlab.measure.shift_accuracy import (
+    GridResult,
+    accuracy_by_ring,
+    article_columns,
+    evaluate_shift_grid,
+    grid_accuracy,
+)
 
 
 class CentreProbe(nn.Module):
@@ -114,8 +120,8 @@ def test_iter_shift_logits_chunks_cover_every_digit_and_restore_mode():
     import torch
     from torch import nn
 
-    from shiftlab.evaluate import iter_shift_logits
-    from shiftlab.shifts import shift_grid
+    from shiftlab.core.shifts import shift_grid
+    from shiftlab.measure.shift_accuracy import iter_shift_logits
 
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 3)).train()
     x = torch.rand(5, 1, 8, 8)
@@ -129,7 +135,7 @@ def test_iter_shift_logits_chunks_cover_every_digit_and_restore_mode():
 
 
 def test_empty_shift_lists_are_errors():
-    from shiftlab.evaluate import iter_shift_logits, shift_predictions
+    from shiftlab.measure.shift_accuracy import iter_shift_logits, shift_predictions
 
     x, y = _dot_images(2)
     none = torch.zeros(0, 2, dtype=torch.long)

@@ -4,8 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from shiftlab.cli import build_parser
-from shiftlab.experiments import ARTICLE, MnistResults, MnistSettings, grid_subset, run_mnist
+from shiftlab.studies.mnist_pooling import ARTICLE, MnistResults, MnistSettings, grid_subset, run_mnist
+from shiftlab.tools.cli import build_parser
 
 TINY = MnistSettings(seeds=(0, 1), epochs=1, train_size=256, test_size=200, grid_size=8, max_shift=3,
                      channels=(4, 8), hidden=16)
@@ -85,8 +85,8 @@ def test_figures_and_slide_view(results):
     import matplotlib.pyplot as plt
     import torch
 
-    from shiftlab import mnist_widgets as mw
-    from shiftlab.models import make_model
+    from shiftlab.nn.mnist_models import make_model
+    from shiftlab.viz import mnist_explorers as mw
 
     res, _ = results
     figs = [mw.plot_training_curves(res, (False, True)), mw.plot_shift_heatmaps(res, True),

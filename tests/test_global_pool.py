@@ -2,9 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from shiftlab.equivariance import invariance_error, make_conv
-from shiftlab.global_pool import global_sum, relative_sum_change, tiny_classifier
-from shiftlab.shifts import shift_grid
+from shiftlab.core.shifts import shift_grid
+from shiftlab.measure.equivariance import invariance_error, make_conv
+from shiftlab.measure.global_pool import global_sum, relative_sum_change, tiny_classifier
 
 
 def test_global_sum_is_exactly_invariant_for_unstrided_circular_conv():

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shiftlab import imagenet as I
+from shiftlab.nn import imagenet_models as I
 
 DATA = Path("/work/shared/data")
 
@@ -154,8 +154,8 @@ def test_offline_model_structure_and_first_conv(monkeypatch):
 @needs_weights
 def test_offline_model_is_accurate_on_the_100_photos(monkeypatch):
     """README: 71.4 % top-1 on 1000 validation images; chance is 0.1 %."""
-    from shiftlab.photos import load_photos
-    from shiftlab.protocols import standard_view
+    from shiftlab.data.photos import load_photos
+    from shiftlab.measure.protocols import standard_view
 
     monkeypatch.setenv("SHIFTLAB_DATA", str(ROOT))
     photos = load_photos()
@@ -169,8 +169,8 @@ def test_offline_model_is_accurate_on_the_100_photos(monkeypatch):
 
 
 def test_run_benchmark_on_a_toy_model():
-    from shiftlab.imagenet_bench import run_benchmark
-    from shiftlab.photos import PhotoSet
+    from shiftlab.data.photos import PhotoSet
+    from shiftlab.tools.imagenet_bench import run_benchmark
 
     net = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 1000))
     model = I.ImageNetModel("toy", net.eval(), lambda x: x, "test", "test", input_size=32, resize_size=36)

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import shiftlab
-from shiftlab import mnist_bias as mb
+from shiftlab.measure import centring as mb
+from shiftlab.viz import bias_plots
 
 
 def _dot(x: int, y: int, size: int = 28) -> torch.Tensor:
@@ -90,6 +91,6 @@ def test_centring_figure_fits_the_text_column():
     imgs = torch.zeros(20, 1, 28, 28)
     imgs[:, :, 12:16, 12:16] = 1.0
     r = np.arange(9)
-    fig = mb.plot_centring(imgs, imgs, {"model A": (r, np.linspace(1, 0.1, 9))})
+    fig = bias_plots.plot_centring(imgs, imgs, {"model A": (r, np.linspace(1, 0.1, 9))})
     assert fig.get_size_inches()[0] <= 8 and len([a for a in fig.axes if a.get_visible()]) >= 4
     plt.close(fig)

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from shiftlab.models import MODEL_NAMES, count_parameters, describe_model, make_model
-from shiftlab.shifts import translate
+from shiftlab.core.shifts import translate
+from shiftlab.nn.mnist_models import MODEL_NAMES, count_parameters, describe_model, make_model
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -12,10 +12,10 @@ def test_output_shape(name):
 
 
 def test_models_differ_only_in_pooling():
-    pools = {n: sum(isinstance(l, torch.nn.MaxPool2d) for l in make_model(n).features) for n in MODEL_NAMES}
+    pools = {n: sum(isinstance(m, torch.nn.MaxPool2d) for m in make_model(n).features) for n in MODEL_NAMES}
     assert pools == {"A": 0, "B": 1, "C": 2}
-    convs = {n: [(l.in_channels, l.out_channels, l.kernel_size, l.padding) for l in make_model(n).features
-                 if isinstance(l, torch.nn.Conv2d)] for n in MODEL_NAMES}
+    convs = {n: [(m.in_channels, m.out_channels, m.kernel_size, m.padding) for m in make_model(n).features
+                 if isinstance(m, torch.nn.Conv2d)] for n in MODEL_NAMES}
     assert convs["A"] == convs["B"] == convs["C"]
     # only the first FC layer's width differs: 28x28, 14x14, 7x7 feature maps
     fc = {n: make_model(n).head[1].in_features for n in MODEL_NAMES}
@@ -57,3 +57,27 @@ def test_errors():
         make_model("A", channels=(0, 4))
     with pytest.raises(ValueError):
         make_model("A")(torch.rand(2, 3, 28, 28))
+
+
+def test_pool_is_a_constructor_argument():
+    from shiftlab.nn.aps import APSMaxPool2d
+    from shiftlab.nn.blurpool import AntiAliasedMaxPool2d
+    from shiftlab.nn.mnist_models import make_variant
+
+    for pool, kind in (("max", torch.nn.MaxPool2d), ("blur", AntiAliasedMaxPool2d), ("aps", APSMaxPool2d)):
+        torch.manual_seed(0)
+        m = make_model("C", pool=pool)
+        assert sum(isinstance(x, kind) for x in m.features) == 2
+        assert m(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+    # pools carry no parameters: every variant starts from model C's weights for a seed
+    torch.manual_seed(5)
+    ref = make_model("C").state_dict()
+    for name in ("BlurPool-C", "APS-C"):
+        torch.manual_seed(5)
+        v = {k: t for k, t in make_variant(name).state_dict().items() if not k.endswith("kernel")}
+        assert v.keys() == ref.keys() and all(torch.equal(v[k], ref[k]) for k in ref)
+    assert make_variant("APS-C").name == "C-aps" and make_variant("BlurPool-C").name == "C-blur3"
+    custom = make_model("B", pool=lambda: torch.nn.AvgPool2d(2))
+    assert isinstance(custom.features[2], torch.nn.AvgPool2d)
+    with pytest.raises(ValueError, match="pool must be one of"):
+        make_model("C", pool="mean")

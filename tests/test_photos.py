@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from shiftlab import photos as P
+from shiftlab.data import photos as P
 
 DATA = Path(os.environ.get("SHIFTLAB_DATA") or "/work/shared/data")
 SAMPLES = DATA / "imagenet_samples"
@@ -113,7 +113,7 @@ def test_greyscale_sample_becomes_rgb(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
 def test_damaged_photo_error_names_the_file(tmp_path, monkeypatch, damage):
-    from shiftlab.config import SetupError
+    from shiftlab.core.config import SetupError
 
     monkeypatch.delenv("SHIFTLAB_DATA", raising=False)
     _jpeg(tmp_path / "a.jpg", size=(64, 48))

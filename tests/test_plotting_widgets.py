@@ -1,16 +1,16 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-from shiftlab import plotting, widgets  # noqa: E402
-from shiftlab.equivariance import make_conv  # noqa: E402
+from shiftlab.measure.equivariance import make_conv
+from shiftlab.viz import plotting, widgets
 
 
 def test_show_image_and_values_set_titles_and_labels():
-    fig, (a, b) = plt.subplots(1, 2)
+    _, (a, b) = plt.subplots(1, 2)
     plotting.show_image(a, torch.rand(5, 5), "t", colorbar="u")
     plotting.show_values(b, torch.rand(3), "v", highlight=torch.tensor([True, False, True]).numpy())
     assert a.get_title() == "t" and a.get_xlabel() == "x (pixels)" and b.get_title() == "v"
@@ -29,7 +29,7 @@ def test_image_row():
 
 def test_image_row_fits_the_book_column_and_wraps():
     fig = plotting.image_row([torch.rand(4, 4)] * 9, list("abcdefghi"), "nine")
-    width, height = fig.get_size_inches()
+    width, _ = fig.get_size_inches()
     assert width <= plotting.BOOK_WIDTH + 1e-9
     assert sum(ax.get_visible() and ax.axison for ax in fig.axes) == 9  # 2 rows of 6, 3 blank
     assert len(fig.axes) == 12
@@ -92,7 +92,7 @@ def test_slider_view_redraws_on_change():
 
 
 def test_shift_heatmap_places_values_at_their_shifts():
-    from shiftlab.shifts import shift_grid
+    from shiftlab.core.shifts import shift_grid
 
     g = shift_grid(1)
     vals = torch.arange(9, dtype=torch.float32)

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from shiftlab.features import FILTER_NAMES, edge_features, edge_filter_bank
-from shiftlab.pooling import fig98_example, l_shape_example, max_pool_1d, pooled_unchanged_fraction
+from shiftlab.measure.pooling import fig98_example, l_shape_example, max_pool_1d, pooled_unchanged_fraction
+from shiftlab.nn.edge_filters import FILTER_NAMES, edge_features, edge_filter_bank
 
 
 def test_fig98_every_detector_value_changes_half_the_pooled_do():
@@ -68,7 +68,7 @@ def test_pooled_unchanged_fraction_errors():
 
 
 def test_unchanged_sweep_rows():
-    from shiftlab.pooling import unchanged_sweep
+    from shiftlab.measure.pooling import unchanged_sweep
 
     f = torch.zeros(2, 1, 16, 16)
     f[..., 4:12, 4:12] = torch.rand(2, 1, 8, 8)

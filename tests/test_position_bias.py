@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from shiftlab import position_bias as pb
-from shiftlab.boxes import BoxTable, load_synsets
+from shiftlab.data.boxes import BoxTable, load_synsets
+from shiftlab.measure import position_bias as pb
+from shiftlab.viz import bias_plots
 
 
 def test_chi2_sf_known_values():
@@ -116,7 +117,7 @@ def test_free_positions():
     u, v, valid = pb.positions(t, "free")
     assert u[0] == 0 and u[1] == 1 and valid.tolist() == [True, True, False]
     assert v[0] == pytest.approx(10 / 80)
-    cx, cy, ok = pb.positions(t, "centre")
+    cx, _, ok = pb.positions(t, "centre")
     assert cx.tolist() == [0.2, 0.8, 0.5] and ok.all()
     with pytest.raises(ValueError):
         pb.positions(t, "corner")
@@ -137,7 +138,7 @@ def test_histogram_and_grid_counts():
 
 
 def test_real_table_every_class_fails_the_centre_test():
-    from shiftlab.boxes import load_boxes
+    from shiftlab.data.boxes import load_boxes
 
     r = pb.per_class_uniformity(load_boxes())
     assert r.n_classes == 1000 and (r.n == 50).all()
@@ -248,7 +249,7 @@ def test_placement_functions_reject_bad_input():
 
 
 def test_real_table_centre_test_rejects_random_placement_too():
-    from shiftlab.boxes import load_boxes
+    from shiftlab.data.boxes import load_boxes
 
     boxes = load_boxes()
     sim = pb.simulate_placement(boxes, 0)
@@ -264,11 +265,11 @@ def test_figures_fit_the_text_column():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from shiftlab.boxes import load_boxes
+    from shiftlab.data.boxes import load_boxes
 
     boxes = load_boxes()
-    for fig in (pb.plot_centre_histograms(boxes, ["bagel", "paddle"], bins=10),
-                pb.plot_centre_histograms(boxes, ["bagel"], bins=10, kind="free"),
-                pb.plot_height_vs_centre(boxes, ["bagel", "paddle", "pineapple"], bins=10)):
+    for fig in (bias_plots.plot_centre_histograms(boxes, ["bagel", "paddle"], bins=10),
+                bias_plots.plot_centre_histograms(boxes, ["bagel"], bins=10, kind="free"),
+                bias_plots.plot_height_vs_centre(boxes, ["bagel", "paddle", "pineapple"], bins=10)):
         assert fig.get_size_inches()[0] <= 8
         plt.close(fig)

@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from shiftlab import probe
-from shiftlab.models import make_model
+from shiftlab.measure import probe
+from shiftlab.nn.mnist_models import make_model
 
 
 @pytest.mark.parametrize("name,factor", [("A", 1), ("B", 2), ("C", 4)])
@@ -75,7 +75,7 @@ def test_guaranteed_fraction():
 
 
 def _frames(x, t, fill="circular"):
-    from shiftlab.shifts import translate
+    from shiftlab.core.shifts import translate
 
     return torch.stack([translate(x, 0, k, fill) for k in range(t)])
 
@@ -129,7 +129,7 @@ def test_capture_maps_errors():
 @pytest.mark.parametrize("variant", ["BlurPool-C", "APS-C"])
 def test_variants_keep_factor_4_even_when_only_some_sizes_work(variant):
     """APS accepts only sizes divisible by its stride; the probe fits the sizes it accepts."""
-    from shiftlab.antialias import make_variant
+    from shiftlab.nn.mnist_models import make_variant
 
     p = probe.probe_strides(make_variant(variant), 28, 1, span=20)
     assert p.factor == 4 and [s.stride for s in p.stride_changes] == [2, 4]

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from shiftlab import protocols as P
+from shiftlab.measure import protocols as P
 
 OUT, M, EMB = 32, 4, 24  # tiny sizes: 32 px windows, shifts up to 4 px, photo long side 24
 

@@ -11,9 +11,12 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from shiftlab import shift_metrics as S  # noqa: E402
-from shiftlab.imagenet import ImageNetModel  # noqa: E402
-from shiftlab.photos import PhotoSet  # noqa: E402
+from shiftlab.data.photos import PhotoSet
+from shiftlab.measure import photo_shifts
+from shiftlab.measure import shift_metrics as S
+from shiftlab.nn.imagenet_models import ImageNetModel
+from shiftlab.studies import imagenet_shifts as imagenet_study
+from shiftlab.viz import imagenet_plots
 
 SIZE = 56  # network input of the toy models; Zhang crops come from 64 x 64 (offsets 0..7)
 
@@ -87,75 +90,49 @@ def test_sequence_statistics():
 
 def test_invariant_model_never_changes_under_embed():
     photos = random_photos()
-    seq = S.measure_sequences(toy_model("gap"), photos, "embed", n_steps=9, max_shift=8, embed_size=40,
+    seq = photo_shifts.measure_sequences(toy_model("gap"), photos, "embed", n_steps=9, max_shift=8, embed_size=40,
                               progress=False)
     assert seq["top1"].shape == (3, 9) and seq["p_next"].shape == (3, 8)
     assert S.p_top1_change(seq["top1"]) == 0.0
     assert S.mean_absolute_change(seq["p_top1"], seq["p_next"]) < 1e-5
-    pos = S.measure_sequences(toy_model("layout"), photos, "embed", n_steps=9, max_shift=8, embed_size=40,
+    pos = photo_shifts.measure_sequences(toy_model("layout"), photos, "embed", n_steps=9, max_shift=8, embed_size=40,
                               progress=False)
     assert S.p_top1_change(pos["top1"]) > 0.0  # the metric can fail
 
 
 def test_invariant_model_is_fully_consistent():
     photos = periodic_photos()
-    cons = S.measure_consistency(toy_model("gap"), photos, n_crops=6, seed=0, progress=False)
+    cons = photo_shifts.measure_consistency(toy_model("gap"), photos, n_crops=6, seed=0, progress=False)
     assert cons["top1"].shape == (3, 6) and cons["offsets"].max() <= 7
     assert S.consistency(cons["top1"]) == 100.0
-    pos = S.measure_consistency(toy_model("layout"), random_photos(h=64, w=64), n_crops=6, progress=False)
+    pos = photo_shifts.measure_consistency(toy_model("layout"), random_photos(h=64, w=64), n_crops=6, progress=False)
     assert S.consistency(pos["top1"]) < 100.0
 
 
 def test_scales_and_resize():
     photos = random_photos(2)
-    sc = S.measure_scales(toy_model("gap"), photos, sizes=(56, 28), progress=False)
+    sc = photo_shifts.measure_scales(toy_model("gap"), photos, sizes=(56, 28), progress=False)
     assert sc["top1_correct"].shape == (2, 2) and sc["sizes"].tolist() == [56, 28]
     with pytest.raises(ValueError):
-        S.measure_scales(toy_model("gap"), photos, sizes=(57,), progress=False)
-    rz = S.measure_resize_routines(toy_model("gap"), photos, progress=False)
+        photo_shifts.measure_scales(toy_model("gap"), photos, sizes=(57,), progress=False)
+    rz = photo_shifts.measure_resize_routines(toy_model("gap"), photos, progress=False)
     assert rz["top5_pil"].shape == (2, 5) and rz["pixel_diff"].shape == (2,)
 
 
 def test_measurement_errors():
     with pytest.raises(TypeError):
-        S.measure_sequences(nn.Identity(), random_photos(), "crop")
+        photo_shifts.measure_sequences(nn.Identity(), random_photos(), "crop")
     with pytest.raises(ValueError):
-        S.measure_sequences(toy_model("gap"), random_photos(), "spin")
+        photo_shifts.measure_sequences(toy_model("gap"), random_photos(), "spin")
     with pytest.raises(ValueError):
-        S.measure_consistency(toy_model("gap"), random_photos(), n_crops=1)
-
-
-def test_cache_roundtrip_and_corruption(tmp_path):
-    calls = []
-
-    def compute():
-        calls.append(1)
-        return {"a": np.arange(3)}
-
-    cfg = {"x": 1}
-    out = S.load_or_compute_arrays("demo", cfg, compute, folder=tmp_path)
-    again = S.load_or_compute_arrays("demo", cfg, compute, folder=tmp_path)
-    assert len(calls) == 1 and np.array_equal(out["a"], again["a"])
-    S.load_or_compute_arrays("demo", {"x": 2}, compute, folder=tmp_path)
-    assert len(calls) == 2  # another configuration, another file
-    for path in tmp_path.glob("demo-*.npz"):  # damage every stored file
-        raw = bytearray(path.read_bytes())
-        raw[-5] ^= 0xFF
-        path.write_bytes(bytes(raw))
-    with pytest.warns(RuntimeWarning, match="unusable"):
-        fresh = S.load_or_compute_arrays("demo", cfg, compute, folder=tmp_path)
-    assert len(calls) == 3 and np.array_equal(fresh["a"], np.arange(3))  # recomputed, not used
-    assert np.array_equal(S.load_or_compute_arrays("demo", cfg, compute, folder=tmp_path)["a"], np.arange(3))
-    assert len(calls) == 3  # and the repaired file is used again
-    with pytest.raises(ValueError):
-        S.load_or_compute_arrays("bad name", cfg, compute, folder=tmp_path)
+        photo_shifts.measure_consistency(toy_model("gap"), random_photos(), n_crops=1)
 
 
 @pytest.fixture
 def study(tmp_path, monkeypatch):
     monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path))
-    cfg = S.StudyConfig(n_steps=5, max_shift=4, embed_size=40, n_crops=3, sizes=(56, 28))
-    return S.run_shift_study(toy_model("layout"), random_photos(2, 64, 80), cfg, progress=False)
+    cfg = imagenet_study.StudyConfig(n_steps=5, max_shift=4, embed_size=40, n_crops=3, sizes=(56, 28))
+    return imagenet_study.run_shift_study(toy_model("layout"), random_photos(2, 64, 80), cfg, progress=False)
 
 
 def test_run_shift_study_caches(study, monkeypatch):
@@ -168,24 +145,26 @@ def test_run_shift_study_caches(study, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("should have come from the cache")
 
-    monkeypatch.setattr(S, "measure_sequences", boom)
-    monkeypatch.setattr(S, "measure_consistency", boom)
-    again = S.run_shift_study(toy_model("layout"), random_photos(2, 64, 80), study.config, progress=False)
+    monkeypatch.setattr(imagenet_study, "measure_sequences", boom)
+    monkeypatch.setattr(imagenet_study, "measure_consistency", boom)
+    again = imagenet_study.run_shift_study(toy_model("layout"), random_photos(2, 64, 80), study.config, progress=False)
     assert again.numbers() == nums
     with pytest.raises(AssertionError):  # a different model is not served from the cache
-        S.run_shift_study(toy_model("gap"), random_photos(2, 64, 80), study.config, progress=False)
+        imagenet_study.run_shift_study(toy_model("gap"), random_photos(2, 64, 80), study.config, progress=False)
 
 
 def test_table_and_figures(study):
-    md = S.comparison_markdown(study)
+    md = imagenet_study.comparison_markdown(study)
     assert "0.062" in md and "89.2" in md and "toy_layout, 2 photos" in md and "8 pairs" in md
     table = [line for line in md.splitlines() if line.startswith("|")]
     assert all(line.count("|") == 6 for line in table)  # five columns fit the page
     photos = random_photos(2, 64, 80)
-    figs = [S.plot_sequence_curves(study, "crop", n=2), S.plot_barcodes(study), S.plot_pair_metrics(study),
-            S.plot_consistency(study), S.plot_scale_curve(study),
-            S.plot_resize_example(study, photos, input_size=SIZE)[0],
-            S.plot_protocol_frames(photos.images[0], shifts=(-2, 0, 2), max_shift=4, embed_size=40, out_size=SIZE)]
+    figs = [imagenet_plots.plot_sequence_curves(study, "crop", n=2), imagenet_plots.plot_barcodes(study),
+            imagenet_plots.plot_pair_metrics(study),
+            imagenet_plots.plot_consistency(study), imagenet_plots.plot_scale_curve(study),
+            imagenet_plots.plot_resize_example(study, photos, input_size=SIZE)[0],
+            imagenet_plots.plot_protocol_frames(photos.images[0], shifts=(-2, 0, 2), max_shift=4, embed_size=40,
+                                                out_size=SIZE)]
     for fig in figs:
         axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
         assert any(ax.get_title() for ax in axes) and all(ax.get_xlabel() for ax in axes)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from shiftlab.shifts import shift_grid, translate, translate_grid
+from shiftlab.core.shifts import shift_grid, translate, translate_grid
 
 
 def test_translate_moves_right_and_down_with_zero_fill():

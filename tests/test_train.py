@@ -3,17 +3,8 @@ import warnings
 import pytest
 import torch
 
-from shiftlab.data import MnistSplit
-from shiftlab.train import (
-    CacheCorruptError,
-    TrainConfig,
-    load_or_compute,
-    load_or_train,
-    load_verified,
-    model_cache_path,
-    save_verified,
-    train_model,
-)
+from shiftlab.data.mnist import MnistSplit
+from shiftlab.train.trainer import TrainConfig, load_or_train, model_cache_path, train_model
 
 
 @pytest.fixture(scope="module")
@@ -65,30 +56,6 @@ def test_config_key_and_validation():
         TrainConfig(seed=-1)
 
 
-def test_verified_roundtrip_and_corruption(tmp_path):
-    p = save_verified(tmp_path / "x.pt", {"a": torch.arange(5), "b": [1.5, "s"]})
-    got = load_verified(p)
-    assert torch.equal(got["a"], torch.arange(5)) and got["b"] == [1.5, "s"]
-    raw = bytearray(p.read_bytes())
-    raw[-3] ^= 0xFF
-    p.write_bytes(bytes(raw))
-    with pytest.raises(CacheCorruptError):
-        load_verified(p)
-    p.write_bytes(b"garbage")
-    with pytest.raises(CacheCorruptError):
-        load_verified(p)
-    assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files
-
-
-def test_load_or_compute_meta_mismatch(tmp_path):
-    calls = []
-    f = lambda: calls.append(1) or {"v": len(calls)}  # noqa: E731
-    assert load_or_compute(tmp_path / "c.pt", {"k": 1}, f) == ({"v": 1}, False)
-    assert load_or_compute(tmp_path / "c.pt", {"k": 1}, f) == ({"v": 1}, True)
-    with pytest.warns(UserWarning, match="does not match"):
-        assert load_or_compute(tmp_path / "c.pt", {"k": 2}, f) == ({"v": 2}, False)
-
-
 def test_cache_hit_miss_and_corruption(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path))
     cfg = _cfg(epochs=1)
@@ -121,8 +88,8 @@ def cache_is_a_file(tmp_path, monkeypatch):
 
 
 def test_unusable_cache_fails_before_training(tiny, cache_is_a_file, monkeypatch):
-    import shiftlab.train as T
-    from shiftlab.config import SetupError
+    import shiftlab.train.trainer as T
+    from shiftlab.core.config import SetupError
 
     def must_not_train(*args, **kwargs):
         raise AssertionError("trained although the model could not be saved")
@@ -135,8 +102,3 @@ def test_unusable_cache_fails_before_training(tiny, cache_is_a_file, monkeypatch
 def test_without_the_cache_nothing_is_read_or_written(tiny, cache_is_a_file, tmp_path):
     tm = load_or_train(_cfg(epochs=1), device="cpu", progress=False, train=tiny, use_cache=False)
     assert not tm.from_cache and tm.history.epoch_loss
-    calls = []
-    f = lambda: calls.append(1) or {"v": len(calls)}  # noqa: E731
-    assert load_or_compute(None, {"k": 1}, f) == ({"v": 1}, False)
-    assert load_or_compute(tmp_path / "c.pt", {"k": 1}, f, use_cache=False) == ({"v": 2}, False)
-    assert not (tmp_path / "c.pt").exists()

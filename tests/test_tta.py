@@ -6,7 +6,9 @@ import torch
 from torch import nn
 
 import shiftlab
-from shiftlab import tta
+from shiftlab.measure import tta
+from shiftlab.studies import tta_study
+from shiftlab.viz import tta_plots
 
 
 class ColumnClassifier(nn.Module):
@@ -117,9 +119,9 @@ def test_ring_shifts():
 def test_mnist_measurement_on_a_tiny_model():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
-    cfg = tta.MnistTTAConfig(n_digits=40, radii=(0, 2), tta=(("3x3", 1, 1),))
+    cfg = tta_study.MnistTTAConfig(n_digits=40, radii=(0, 2), tta=(("3x3", 1, 1),))
     test = shiftlab.load_mnist("test", limit=40)
-    out = tta._mnist_one(model, test.images, test.labels, cfg, (14.0, 14.0))
+    out = tta_study._mnist_one(model, test.images, test.labels, cfg, (14.0, 14.0))
     assert set(out) == {"no TTA", "3x3", "re-centre"} and all(len(v) == 2 for v in out.values())
     # MNIST digits are already centred to half a pixel: re-centring changes nothing at r = 0, and after a
     # 2-pixel shift (no ink leaves the 28 x 28 field) it restores exactly the same images
@@ -144,14 +146,14 @@ class FakeImageNet:
 
 
 def test_imagenet_study_reuses_windows_and_matches_the_plain_sequence():
-    from shiftlab.photos import PhotoSet
-    from shiftlab.protocols import shift_sequence
+    from shiftlab.data.photos import PhotoSet
+    from shiftlab.measure.protocols import shift_sequence
 
     g = torch.Generator().manual_seed(0)
     imgs = [torch.full((3, 50, 60), 128, dtype=torch.uint8), (torch.rand(3, 48, 48, generator=g) * 255).to(torch.uint8)]
     photos = PhotoSet(imgs, torch.tensor([5, 3]), ["a.png", "b.png"], None, [str(i) for i in range(1000)])
-    cfg = tta.ImageNetTTAConfig(n_steps=3, max_shift=12, tta=(("1px", 1, 1), ("8px", 8, 8)), batch_size=16)
-    study = tta.imagenet_tta_study(FakeImageNet(), photos, cfg, use_cache=False, progress=False)
+    cfg = tta_study.ImageNetTTAConfig(n_steps=3, max_shift=12, tta=(("1px", 1, 1), ("8px", 8, 8)), batch_size=16)
+    study = tta_study.imagenet_tta_study(FakeImageNet(), photos, cfg, use_cache=False, progress=False)
     assert study.windows_per_photo.tolist() == [43, 43]  # 19 windows for the 1-px band + 24 for the 8-px copies
     nums = study.numbers()
     assert set(nums) == {"no TTA", "1px", "8px"} and nums["8px"]["copies"] == 9
@@ -162,7 +164,7 @@ def test_imagenet_study_reuses_windows_and_matches_the_plain_sequence():
     plain = FakeImageNet().predict(frames).argmax(1).numpy()
     assert np.array_equal(study.stats["no TTA"]["top1"][1], plain)
     with pytest.raises(ValueError):
-        tta.imagenet_tta_study(FakeImageNet(), photos, tta.ImageNetTTAConfig(n_steps=3, max_shift=4),
+        tta_study.imagenet_tta_study(FakeImageNet(), photos, tta_study.ImageNetTTAConfig(n_steps=3, max_shift=4),
                                use_cache=False, progress=False)
 
 
@@ -184,21 +186,21 @@ def test_figures_fit_the_text_column():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cfg = tta.MnistTTAConfig(n_digits=10)
+    cfg = tta_study.MnistTTAConfig(n_digits=10)
     acc = {(m, a, meth): np.full((2, len(cfg.radii)), 0.5)
            for m in "ABC" for a in (False, True) for meth in cfg.methods}
-    study = tta.MnistTTAStudy(cfg, (0, 1), acc, (14.0, 14.0))
-    fig = tta.plot_mnist_tta(study)
+    study = tta_study.MnistTTAStudy(cfg, (0, 1), acc, (14.0, 14.0))
+    fig = tta_plots.plot_mnist_tta(study)
     assert fig.get_size_inches()[0] <= 8
     plt.close(fig)
-    icfg = tta.ImageNetTTAConfig(n_steps=3)
+    icfg = tta_study.ImageNetTTAConfig(n_steps=3)
     n, t = 4, 3
     stats = {m: {"top1": np.zeros((n, t), int), "top5_correct": np.ones((n, t), bool),
                  "p_top1": np.full((n, t), 0.5),
                  "p_next": np.full((n, t - 1), 0.4)}
              for m in icfg.methods}
-    istudy = tta.ImageNetTTAStudy("model: x", icfg, np.zeros(n, int), stats, np.full(n, 9))
-    fig = tta.plot_imagenet_tta(istudy)
+    istudy = tta_study.ImageNetTTAStudy("model: x", icfg, np.zeros(n, int), stats, np.full(n, 9))
+    fig = tta_plots.plot_imagenet_tta(istudy)
     assert fig.get_size_inches()[0] <= 8
     for ax in fig.axes:
         assert ax.get_ylim()[0] == 0  # bars start at zero

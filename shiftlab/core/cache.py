@@ -1,0 +1,235 @@
+"""The one cache API: verified files, one folder and version scheme, one load-or-compute.
+
+Everything the course computes once and reuses (trained models, measurements) goes through
+:func:`load_or_compute`. A result of kind ``kind`` lives at
+
+    ``cache_dir() / kind / f"{stem}_{config_key({**meta, 'code': CODE_VERSIONS[kind]})}.{ext}"``
+
+so the file name carries a hash of everything that determines the result plus the code version
+of its kind; bumping one entry of :data:`CODE_VERSIONS` invalidates exactly that kind. Two
+payload formats: ``"torch"`` (``torch.save`` of a dict of tensors, numbers, strings; the meta is
+stored beside the payload and compared on load) and ``"npz"`` (a dict of NumPy arrays).
+
+File format:
+
+A file is ``MAGIC + sha256(payload) in hex + "\\n" + payload``. It is written to a temporary
+file in the same folder and moved into place with ``os.replace``, so a crash never leaves a
+half-written file under the real name; on load the digest is recomputed, and a mismatch
+(truncated, altered, foreign file) raises :class:`CacheCorruptError` so the caller recomputes
+instead of silently using bad data. What the payload holds (``torch.save`` bytes, an ``.npz``)
+is up to the caller.
+
+A write that is killed between creating its temporary file and the ``os.replace`` leaves a
+``*.tmp`` file behind; every write sweeps the ``*.tmp`` files older than an hour (no live write
+takes that long) from its folder, so such leftovers do not pile up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from shiftlab.core.config import cache_dir
+
+__all__ = [
+    "CODE_VERSIONS",
+    "CacheCorruptError",
+    "cache_path",
+    "load_or_compute",
+    "save_verified",
+    "load_verified",
+    "save_arrays",
+    "load_arrays",
+    "STALE_TMP_SECONDS",
+    "config_key",
+    "sweep_stale_tmp",
+    "write_verified_bytes",
+    "read_verified_bytes",
+]
+
+#: a ``*.tmp`` file older than this (seconds) is the leftover of a killed write
+STALE_TMP_SECONDS = 3600.0
+
+
+class CacheCorruptError(ValueError):
+    """A cache file failed its integrity check (bad header, digest or content)."""
+
+
+def config_key(obj: Any) -> str:
+    """A stable short hash (24 hex digits of SHA-256) of a JSON-able configuration; keys are
+    sorted and anything JSON cannot encode is written with ``str``."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def sweep_stale_tmp(folder: str | Path, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Remove the ``*.tmp`` files in ``folder`` last modified more than ``max_age`` seconds ago
+    (leftovers of killed writes) and return them; files that vanish or resist are skipped."""
+    cutoff = time.time() - max_age
+    removed = []
+    for tmp in Path(folder).glob("*.tmp"):
+        with contextlib.suppress(OSError):  # removed by another process, or not ours to remove
+            if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def write_verified_bytes(path: str | Path, payload: bytes, magic: bytes) -> Path:
+    """Atomically write ``payload`` under a header of ``magic`` and its SHA-256 (and sweep stale
+    ``*.tmp`` files from the folder, see :func:`sweep_stale_tmp`)."""
+    if not magic.endswith(b"\n"):
+        raise ValueError("magic must end with a newline")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_tmp(path.parent)
+    digest = hashlib.sha256(payload).hexdigest().encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(magic + digest + b"\n" + payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_verified_bytes(path: str | Path, magic: bytes) -> bytes:
+    """The payload of a file written by :func:`write_verified_bytes` with the same ``magic``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CacheCorruptError: wrong header or a digest mismatch.
+    """
+    raw = Path(path).read_bytes()
+    head = len(magic) + 65
+    if not raw.startswith(magic) or len(raw) < head or raw[head - 1 : head] != b"\n":
+        raise CacheCorruptError(f"{path}: not a shiftlab cache file of this kind (bad header)")
+    digest, payload = raw[len(magic) : head - 1].decode(errors="replace"), raw[head:]
+    if hashlib.sha256(payload).hexdigest() != digest:
+        raise CacheCorruptError(f"{path}: SHA-256 mismatch (the file is truncated or was altered)")
+    return payload
+
+
+# --------------------------------------------------------------------------- payload formats
+_TORCH_MAGIC = b"SHIFTLAB-CACHE-v1\n"
+_NPZ_MAGIC = b"SHIFTLAB-NPZ-1\n"
+
+
+def save_verified(path: str | Path, obj: Any) -> Path:
+    """Write ``obj`` (tensors, dicts, lists, numbers, strings) with ``torch.save``, atomically and
+    under a SHA-256 header (see :func:`write_verified_bytes`)."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return write_verified_bytes(path, buf.getvalue(), _TORCH_MAGIC)
+
+
+def load_verified(path: str | Path) -> Any:
+    """Read a file written by :func:`save_verified`, checking its digest.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CacheCorruptError: wrong header, digest mismatch (truncated or altered) or unreadable.
+    """
+    payload = read_verified_bytes(path, _TORCH_MAGIC)
+    try:
+        return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as exc:  # pragma: no cover - digest passed, so only a version skew gets here
+        raise CacheCorruptError(f"{path}: cannot be unpickled ({exc})") from exc
+
+
+def save_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write a dict of NumPy arrays (``np.savez``), atomically and under a SHA-256 header."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub fears a key named allow_pickle
+    return write_verified_bytes(path, buf.getvalue(), _NPZ_MAGIC)
+
+
+def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a file written by :func:`save_arrays`, checking its digest (no pickles)."""
+    payload = read_verified_bytes(path, _NPZ_MAGIC)
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as exc:  # pragma: no cover - digest passed, so only a version skew gets here
+        raise CacheCorruptError(f"{path}: not a readable .npz payload ({exc})") from exc
+
+
+# --------------------------------------------------------------------------- one load-or-compute
+#: The code version of every kind of cached result, in one place. Bump a kind's version when a
+#: change of code changes its results: its old files are then never read again.
+CODE_VERSIONS: dict[str, str] = {
+    "mnist_models": "train-1",        # trained MNIST models A, B, C (shiftlab.train)
+    "mnist_eval": "eval-1",           # their shift-grid evaluations (studies.mnist_pooling)
+    "mnist_variants": "variants-1",   # BlurPool-C and APS-C, trained and evaluated
+    "mnist_tta": "tta-1",             # MNIST test-time augmentation study
+    "imagenet_shifts": "shift-metrics-1",  # ImageNet shift, consistency, scale, resize, TTA arrays
+    "probe": "factors-1",             # architecture factors of the probed networks
+    "nonshiftability": "nonshift-1",  # per-layer non-shiftability of an ImageNet model
+}
+
+Format = Literal["torch", "npz"]
+_EXT: dict[str, str] = {"torch": "pt", "npz": "npz"}
+
+
+def cache_path(kind: str, stem: str, meta: dict[str, Any], fmt: Format = "torch") -> Path:
+    """Where the result of ``kind`` named ``stem`` for ``meta`` lives (see the module docstring)."""
+    if kind not in CODE_VERSIONS:
+        raise ValueError(f"unknown cache kind {kind!r}; known kinds: {sorted(CODE_VERSIONS)}")
+    if not stem or not all(ch.isalnum() or ch in "_-." for ch in stem):
+        raise ValueError(f"stem must be a non-empty simple name (letters, digits, _ - .), got {stem!r}")
+    if fmt not in _EXT:
+        raise ValueError(f"fmt must be one of {sorted(_EXT)}, got {fmt!r}")
+    full = {**meta, "code": CODE_VERSIONS[kind]}
+    return cache_dir() / kind / f"{stem}_{config_key(full)}.{_EXT[fmt]}"
+
+
+def load_or_compute(kind: str, stem: str, meta: dict[str, Any], compute: Callable[[], Any],
+                    use_cache: bool = True, fmt: Format = "torch") -> tuple[Any, bool]:
+    """Return ``(payload, from_cache)``: the verified cached payload of ``kind``/``stem`` for
+    ``meta``, or ``compute()`` (then stored).
+
+    ``use_cache=False`` computes without touching any file (no usable cache folder is needed).
+    A damaged file, or a ``"torch"`` file whose stored meta differs, triggers a
+    :class:`UserWarning` and a recomputation, never a silent use. ``"npz"`` payloads are dicts
+    of arrays (values are converted with ``np.asarray``).
+    """
+    if fmt not in _EXT:
+        raise ValueError(f"fmt must be one of {sorted(_EXT)}, got {fmt!r}")
+    if not use_cache:
+        payload = compute()
+        return ({k: np.asarray(v) for k, v in payload.items()} if fmt == "npz" else payload), False
+    path = cache_path(kind, stem, meta, fmt)
+    full = {**meta, "code": CODE_VERSIONS[kind]}
+    if path.is_file():
+        try:
+            if fmt == "npz":
+                return load_arrays(path), True
+            stored = load_verified(path)
+            if not isinstance(stored, dict) or stored.get("meta") != full:
+                raise CacheCorruptError(f"{path}: stored configuration does not match the requested one")
+            return stored["payload"], True
+        except CacheCorruptError as exc:
+            warnings.warn(f"ignoring a corrupt cache file and recomputing: {exc}", UserWarning, stacklevel=2)
+    payload = compute()
+    if fmt == "npz":
+        payload = {k: np.asarray(v) for k, v in payload.items()}
+        save_arrays(path, payload)
+    else:
+        save_verified(path, {"meta": full, "payload": payload})
+    return payload, False

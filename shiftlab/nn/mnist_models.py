@@ -1,0 +1,164 @@
+"""The three MNIST models of the course, identical except for pooling.
+
+In the lineage of Kauderer-Abrams (2017; his C, CP, CPCP):
+
+``A``  conv(1->4) ReLU, conv(4->8) ReLU, flatten (8*28*28), FC 64 ReLU, FC 10
+``B``  conv(1->4) ReLU, **maxpool 2**, conv(4->8) ReLU, flatten (8*14*14), FC 64 ReLU, FC 10
+``C``  conv(1->4) ReLU, **maxpool 2**, conv(4->8) ReLU, **maxpool 2**, flatten (8*7*7), FC 64 ReLU, FC 10
+
+Every convolution is 3x3 with stride 1 and ``"same"`` zero padding (padding 1), so it is
+translation equivariant up to the border; the max pools are 2x2 with stride 2. Removing the
+pools from C gives B (one pool) and A (none): the only other difference is the width of the
+first fully connected layer, which has to match the flattened feature map. The widths
+(4 and 8 channels by default) are deliberately small so that the full reproduction (18 models)
+trains on a 2-core CPU; they still reach about 98 % on MNIST.
+
+The pooling layer is a constructor argument (as timm's models take their anti-aliasing layer):
+``make_model("C", pool="blur")`` is Zhang's BlurPool-C (each ``MaxPool2d(2)`` becomes max
+stride 1 -> binomial blur -> subsample, :class:`shiftlab.nn.blurpool.AntiAliasedMaxPool2d`),
+``pool="aps"`` is APS-C (:class:`shiftlab.nn.aps.APSMaxPool2d`), and any zero-argument callable
+returning a module works too. Pools carry no parameters, so for a given seed every variant
+starts from exactly model C's initial weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from shiftlab.nn.aps import APSMaxPool2d
+from shiftlab.nn.blurpool import AntiAliasedMaxPool2d
+
+__all__ = [
+    "MODEL_NAMES",
+    "POOLS",
+    "VARIANTS",
+    "MnistNet",
+    "make_model",
+    "make_variant",
+    "pool_factory",
+    "describe_model",
+    "count_parameters",
+]
+
+MODEL_NAMES: tuple[str, ...] = ("A", "B", "C")
+
+#: the named pooling layers of :func:`make_model`
+POOLS: tuple[str, ...] = ("max", "blur", "aps")
+
+#: the variants of model C trained in the sampling-theorem chapter, and their ``pool``
+VARIANTS: tuple[str, ...] = ("BlurPool-C", "APS-C")
+_VARIANT_POOL = {"BlurPool-C": "blur", "APS-C": "aps", "C": "max"}
+
+PoolFactory = Callable[[], nn.Module]
+
+
+def pool_factory(pool: str | PoolFactory = "max") -> PoolFactory:
+    """A zero-argument callable that builds one 2x downsampling layer: ``"max"``
+    (``MaxPool2d(2)``), ``"blur"`` (Zhang's max -> Tri-3 blur -> subsample, reflect padding),
+    ``"aps"`` (circular-padded max stride 1 -> adaptive polyphase sampling), or a callable."""
+    if callable(pool):
+        return pool
+    if pool == "max":
+        return lambda: nn.MaxPool2d(2)
+    if pool == "blur":
+        return lambda: AntiAliasedMaxPool2d(2, 2, filter_size=3, pad_mode="reflect")
+    if pool == "aps":
+        return lambda: APSMaxPool2d(2, 2, filter_size=1)
+    raise ValueError(f"pool must be one of {POOLS} or a callable returning a module, got {pool!r}")
+
+_POOLS = {"A": (False, False), "B": (True, False), "C": (True, True)}
+
+
+class MnistNet(nn.Module):
+    """conv-[pool]-conv-[pool]-FC-FC for 1x28x28 digits; see the module docstring.
+
+    Args:
+        name: ``"A"``, ``"B"`` or ``"C"`` (which pools are present).
+        channels: output channels of the two convolutions.
+        hidden: width of the hidden fully connected layer.
+        image_size: side of the (square) input images.
+        pool: the downsampling layer at each pooling position (see :func:`pool_factory`); it
+            must halve the side like ``MaxPool2d(2)``.
+    """
+
+    def __init__(self, name: str = "C", channels: tuple[int, int] = (4, 8), hidden: int = 64,
+                 image_size: int = 28, pool: str | PoolFactory = "max") -> None:
+        super().__init__()
+        if name not in _POOLS:
+            raise ValueError(f"model name must be one of {MODEL_NAMES}, got {name!r}")
+        if len(channels) != 2 or min(channels) < 1:
+            raise ValueError(f"channels must be two positive ints, got {channels!r}")
+        pool1, pool2 = _POOLS[name]
+        side = image_size // (2 if pool1 else 1) // (2 if pool2 else 1)
+        if side < 1:
+            raise ValueError(f"image_size {image_size} is too small for model {name}")
+        make_pool = pool_factory(pool)
+        c1, c2 = channels
+        layers: list[nn.Module] = [nn.Conv2d(1, c1, 3, padding=1), nn.ReLU()]
+        if pool1:
+            layers.append(make_pool())
+        layers += [nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU()]
+        if pool2:
+            layers.append(make_pool())
+        self.name = name
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c2 * side * side, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[N, 10]`` for images ``[N, 1, H, W]``."""
+        if x.ndim != 4 or x.shape[1] != 1:
+            raise ValueError(f"expected images of shape [N, 1, H, W], got {tuple(x.shape)}")
+        return self.head(self.features(x))
+
+
+def make_model(name: str, channels: tuple[int, int] = (4, 8), hidden: int = 64,
+               pool: str | PoolFactory = "max") -> MnistNet:
+    """Build model ``"A"``, ``"B"`` or ``"C"`` (weights from the current torch seed) with the
+    given pooling layer (``"max"``, ``"blur"``, ``"aps"`` or a factory; see :func:`pool_factory`)."""
+    return MnistNet(name, channels=channels, hidden=hidden, pool=pool)
+
+
+def make_variant(name: str, channels: tuple[int, int] = (4, 8), hidden: int = 64) -> MnistNet:
+    """``"BlurPool-C"`` (``make_model("C", pool="blur")``), ``"APS-C"`` (``pool="aps"``), or
+    ``"C"`` itself (the reference); ``model.name`` says which (``C-blur3``, ``C-aps``, ``C``)."""
+    if name not in _VARIANT_POOL:
+        raise ValueError(f"variant must be one of {VARIANTS + ('C',)}, got {name!r}")
+    model = make_model("C", channels=channels, hidden=hidden, pool=_VARIANT_POOL[name])
+    model.name = {"BlurPool-C": "C-blur3", "APS-C": "C-aps", "C": "C"}[name]
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def describe_model(model: nn.Module, image_size: int = 28) -> list[tuple[str, str, int]]:
+    """One row per layer: ``(layer, output shape, parameters)``, probed with a dummy input."""
+    rows: list[tuple[str, str, int]] = []
+    x = torch.zeros(1, 1, image_size, image_size, device=next(model.parameters()).device)
+    rows.append(("input", "x".join(map(str, x.shape[1:])), 0))
+    seq = list(getattr(model, "features", [])) + list(getattr(model, "head", []))
+    if not seq:
+        raise TypeError("describe_model needs a model with .features and .head Sequential blocks")
+    with torch.no_grad():
+        for layer in seq:
+            x = layer(x)
+            n = sum(p.numel() for p in layer.parameters())
+            rows.append((repr(layer).split("(")[0] + _args(layer), "x".join(map(str, x.shape[1:])), n))
+    return rows
+
+
+def _args(layer: nn.Module) -> str:
+    if isinstance(layer, nn.Conv2d):
+        k, pad = layer.kernel_size, layer.padding[0]
+        return f" {layer.in_channels}->{layer.out_channels}, {k[0]}x{k[1]}, pad {pad}"
+    if isinstance(layer, nn.MaxPool2d):
+        return f" {layer.kernel_size}x{layer.kernel_size}, stride {layer.stride}"
+    if isinstance(layer, nn.Linear):
+        return f" {layer.in_features}->{layer.out_features}"
+    return ""

@@ -1,0 +1,159 @@
+"""The notebook tools: the repository URL, the Colab badge and setup cell stamped into every
+chapter, and re-executing the chapters (glue for numbers lives in :mod:`shiftlab.core.glue`).
+
+The repository URL has exactly one home, ``repository.url`` in ``_config.yml``; the badges and
+setup cells of the notebooks are stamped from it by ``python -m shiftlab notebooks sync`` and a
+test checks that they agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "project_root",
+    "repository_url",
+    "colab_badge",
+    "setup_source",
+    "sync_notebook",
+    "execute_notebook",
+    "notebook_paths",
+]
+
+BADGE_MARK = "<!-- colab-badge -->"
+SETUP_MARK = "# shiftlab setup cell"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The folder that holds ``_config.yml`` (searched upwards from ``start`` or the cwd)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file():
+            return folder
+    raise FileNotFoundError(f"no _config.yml found in {here} or its parents: run this from the repository")
+
+
+def repository_url(root: Path | None = None) -> str:
+    """``repository.url`` from ``_config.yml`` (no trailing slash)."""
+    import yaml
+
+    cfg = yaml.safe_load((project_root(root) / "_config.yml").read_text(encoding="utf-8"))
+    try:
+        url = str(cfg["repository"]["url"]).rstrip("/")
+    except (KeyError, TypeError) as exc:
+        raise KeyError("_config.yml has no repository.url") from exc
+    if not re.match(r"^https://github\.com/[^/]+/[^/]+$", url):
+        raise ValueError(f"repository.url must be https://github.com/OWNER/NAME, got {url!r}")
+    return url
+
+
+def _branch(root: Path | None = None) -> str:
+    import yaml
+
+    cfg = yaml.safe_load((project_root(root) / "_config.yml").read_text(encoding="utf-8"))
+    return str(cfg.get("repository", {}).get("branch", "main"))
+
+
+def colab_badge(url: str, notebook: str, branch: str = "main") -> str:
+    """Markdown for the "Open in Colab" badge of one notebook (path relative to the repo)."""
+    slug = url.removeprefix("https://github.com/")
+    return (
+        f"{BADGE_MARK}\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"(https://colab.research.google.com/github/{slug}/blob/{branch}/{notebook})"
+    )
+
+
+def setup_source(url: str) -> str:
+    """The idempotent setup cell: on Colab install shiftlab (leaving torch alone), then seed and
+    report the device."""
+    return f'''{SETUP_MARK}: run me first. Safe to run again.
+REPO_URL = "{url}"
+import importlib.util, subprocess, sys
+if "google.colab" in sys.modules and importlib.util.find_spec("shiftlab") is None:
+    # --no-deps: Colab's own torch, torchvision, matplotlib, tqdm and ipywidgets stay
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps"]
+    subprocess.run(pip + [f"git+{{REPO_URL}}"], check=True)
+import shiftlab
+shiftlab.seed_everything(0)
+shiftlab.use_book_style()  # sharp figures, sized for the page
+report = shiftlab.doctor(brief=True)'''
+
+
+def notebook_paths(root: Path | None = None) -> list[Path]:
+    """All chapter notebooks, in file-name order."""
+    return sorted((project_root(root) / "notebooks").glob("*.ipynb"))
+
+
+def _source(cell: dict[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def sync_notebook(path: Path, root: Path | None = None) -> bool:
+    """Stamp the badge (second line of the first markdown cell) and the setup cell (first code
+    cell, recognised by its first line) with the repository URL. Returns True if it changed."""
+    url, branch = repository_url(root), _branch(root)
+    rel = path.resolve().relative_to(project_root(root)).as_posix()
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    changed = False
+    md = next((c for c in nb["cells"] if c["cell_type"] == "markdown"), None)
+    code = next((c for c in nb["cells"] if c["cell_type"] == "code"), None)
+    if md is None or code is None:
+        raise ValueError(f"{path}: needs a markdown title cell and a setup code cell")
+    badge = colab_badge(url, rel, branch)
+    text = _source(md)
+    if BADGE_MARK in text:
+        new = re.sub(re.escape(BADGE_MARK) + r"\n[^\n]*", badge, text)
+    else:
+        lines = text.split("\n")
+        new = "\n".join([lines[0], "", badge] + lines[1:])
+    if new != text:
+        md["source"], changed = new, True
+    if not _source(code).startswith(SETUP_MARK):
+        raise ValueError(f"{path}: the first code cell must be the setup cell (starting {SETUP_MARK!r})")
+    if _source(code) != setup_source(url):
+        code["source"], changed = setup_source(url), True
+    if changed:
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return changed
+
+
+def execute_notebook(path: Path, quick: bool = False, timeout: int | None = None) -> float:
+    """Run a notebook top to bottom in place (full mode unless ``quick``); returns seconds.
+
+    ``timeout`` limits each cell (seconds); the default, None, sets no limit, because a
+    full-mode training cell on a small CPU can take longer than any fixed limit (3 seeds of the
+    MNIST models took over 30 minutes on a loaded 2-core machine).
+
+    Raises the first cell error, leaving the file untouched.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    env_before = os.environ.get("SHIFTLAB_QUICK")
+    os.environ["SHIFTLAB_QUICK"] = "1" if quick else "0"
+    start = time.perf_counter()
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                t0 = time.perf_counter()
+                client.execute_cell(cell, index)
+                print(f"    cell {index:3d}: {time.perf_counter() - t0:6.1f} s", flush=True)
+        nb.metadata.pop("widgets", None)
+    finally:
+        if env_before is None:
+            os.environ.pop("SHIFTLAB_QUICK", None)
+        else:
+            os.environ["SHIFTLAB_QUICK"] = env_before
+    nbformat.write(nb, path)
+    return time.perf_counter() - start

@@ -1,0 +1,9 @@
+"""Layer 6, everything drawn: figures and interactive explorers.
+
+``plotting``         book style, image rows, heatmaps, tables
+``widgets``          the equivariance and pooling explorers
+``mnist_explorers``  MNIST result figures and the digit explorer
+``imagenet_plots``   the ImageNet shift chapter's figures
+``tta_plots``        the test-time augmentation figures
+``bias_plots``       ImageNet box-centre and MNIST centring figures
+"""
