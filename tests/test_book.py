@@ -30,6 +30,7 @@ def test_setup_source_is_idempotent_code():
     src = book.setup_source("https://github.com/a/b")
     compile(src, "setup", "exec")
     assert "--no-deps" in src and "find_spec" in src and "doctor" in src and "seed_everything" in src
+    assert "SHIFTLAB_INSTALL" in src, "the install source can be overridden (tests/test_colab_style.py uses it)"
 
 
 def test_setup_source_lines_fit_the_page():

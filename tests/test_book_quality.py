@@ -121,3 +121,33 @@ def test_setup_report_prints_no_paths(path):
     text = "".join("".join(o.get("text", "")) for o in code[0].get("outputs", []))
     assert "mode: FULL" in text, "committed in full mode, with the brief report"
     assert not re.search(r"(^|\s)(/|~/|[A-Z]:\\)\w", text), f"a path in the report: {text}"
+
+
+#: every explorer of the book and where it lives; each must also play without a kernel
+ANIMATIONS = {"02_equivariance": 1, "03_pooling": 1, "05_mnist_pooling": 1, "06_augmentation": 1,
+              "07_imagenet_shifts": 1,
+              "08_sampling_theorem": 2}
+MAX_ANIMATION_BYTES = 1_500_000
+
+
+def _animation_cells(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if "explorer-animation" in c.get("metadata", {}).get("tags", [])]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_explorer_plays_without_a_kernel(path):
+    """Each explorer cell (ipywidgets, live only with a kernel) is followed in its chapter by a
+    cell tagged ``explorer-animation`` whose committed output is a self-contained jshtml player
+    (frames and player script inside the page, under the page-weight budget)."""
+    nb = _load(path)
+    cells = _animation_cells(nb)
+    assert len(cells) == ANIMATIONS.get(path.stem, 0), f"{len(cells)} animation cells"
+    widgets = sum("_explorer(" in _src(c) for c in nb["cells"] if c["cell_type"] == "code")
+    assert len(cells) >= widgets, "an ipywidgets explorer without a static player"
+    for cell in cells:
+        html = "".join("".join(o.get("data", {}).get("text/html", ""))
+                       for o in cell.get("outputs", []))
+        assert "new Animation(" in html, "no jshtml player in the committed output"
+        frames = len(re.findall(r"frames\[\d+\] = \"data:image/", html))
+        assert frames >= 2, f"{frames} frames"
+        assert len(html.encode()) <= MAX_ANIMATION_BYTES, f"{len(html.encode())} bytes"

@@ -74,3 +74,12 @@ def test_what_blurpool_and_aps_gain_on_mnist(v):
     assert v["var_APSC_consistency"] < 99 and v["var_BlurPoolC_consistency"] < 99
     assert v["var_APSC_shift"] < v["var_APSC_default"]
     assert v["var_n_seeds"] >= 3
+
+
+def test_downsample_slide_sentence(v):
+    # "only APS keeps it exactly ... (round-off)"
+    assert v["slide_sum_aps"] < 1e-5 < v["slide_sum_max"]
+    # "BlurPool's changes come from the ends of the slide: for |dx| <= 3 ... only ...
+    # against ... for the plain pool"
+    assert v["slide_sum_blur_inner"] < 1e-5 < v["slide_sum_max_inner"]
+    assert v["slide_sum_blur"] > 1e-3

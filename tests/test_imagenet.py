@@ -1,11 +1,19 @@
 """ImageNet model loading: TF 'SAME' padding, the offline MobileNetV2's preprocessing and accuracy
-on the 100 real photos, and the choice/error logic of the online loaders (no internet needed)."""
+on the 100 real photos, the "auto" choice matrix, torchvision's real download path (served from
+127.0.0.1) and the timm models (through a stand-in timm; the real one is optional)."""
 
+import hashlib
+import socket
+import sys
+import types
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import torch
 import torch.nn.functional as F
+import torchvision
+from local_server import serve_folder
 from torch import nn
 
 from shiftlab.nn import imagenet_models as I
@@ -97,30 +105,72 @@ def test_unknown_name_and_missing_timm(monkeypatch):
     with pytest.raises(ValueError, match="unknown ImageNet model"):
         I.load_imagenet_model("alexnet")
     monkeypatch.setattr(I, "_timm_available", lambda: False)
-    with pytest.raises(ImportError, match="timm"):
-        I.load_imagenet_model("inception_resnet_v2")
+    for name in ("inception_resnet_v2", "resnetblur50", "resnet50_bt"):
+        with pytest.raises(ImportError, match="timm"):
+            I.load_imagenet_model(name)
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, "timm", None)  # makes `import timm` fail, as without the package
+    assert not I._timm_available()
+    assert set(I.MODEL_NAMES) == {"auto", "mobilenet_v2_offline", *I.TORCHVISION_MODELS, *I.TIMM_MODELS}
 
 
-def _fake_torchvision(calls):
-    def fake(name, device, reason):
-        calls.append((name, device, reason))
-        return "torchvision-" + name
+def test_flop_numbers_are_torchvisions_and_honest():
+    """The cost in the CPU reason: torchvision's ``_ops`` metadata (multiply-adds), checked against a
+    FLOP count of the architectures (2 FLOPs per multiply-add)."""
+    from torch.utils.flop_counter import FlopCounterMode
 
-    return fake
+    for name in ("resnet50", "mobilenet_v2"):
+        net = getattr(torchvision.models, name)().eval()
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            net(torch.zeros(1, 3, 224, 224))
+        assert counter.get_total_flops() / 2e9 == pytest.approx(I._gmacs(name), rel=0.01)
+    cost = I._cpu_cost("resnet50")
+    assert "4.1 G multiply-adds (8.2 GFLOP)" in cost and "13.6x" in cost and "0.30 G (0.6 GFLOP)" in cost
 
 
-def test_auto_prefers_resnet50_on_gpu_and_offline_model_on_cpu(offline_world, tmp_path):
+# --------------------------------------------------------------------------- the "auto" choice matrix
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("offline", [True, False], ids=["offline-weights", "no-offline-weights"])
+@pytest.mark.parametrize("online", [True, False], ids=["internet", "no-internet"])
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "not-cached"])
+def test_auto_choice_matrix(cached, online, offline, device, tmp_path, monkeypatch):
+    """Every combination of (hub cache, internet, offline weights, device): ResNet50 whenever its
+    weights can be had, with a reason that says why (and, on the CPU, what it costs and how to
+    choose the MobileNetV2); else the offline MobileNetV2; else a clear error."""
     calls = []
-    offline_world.setattr(I, "_load_torchvision", _fake_torchvision(calls))
-    offline_world.setattr(I, "_internet_available", lambda *a, **k: True)
-    offline_world.setattr(I, "get_device", lambda d=None: torch.device("cuda"))
-    assert I.load_imagenet_model("auto") == "torchvision-resnet50"
-    assert "cuda" in calls[-1][2] and "internet" in calls[-1][2]
-    # CPU, online, but no local weights: ResNet50, and the reason says the offline model is missing
-    offline_world.setattr(I, "get_device", lambda d=None: torch.device("cpu"))
-    offline_world.setenv("SHIFTLAB_DATA", str(tmp_path))
-    assert I.load_imagenet_model("auto") == "torchvision-resnet50"
-    assert "missing" in calls[-1][2]
+    monkeypatch.setattr(I, "_torchvision_weights_cached", lambda name: cached)
+    monkeypatch.setattr(I, "_internet_available", lambda *a, **k: online)
+    monkeypatch.setattr(I, "get_device", lambda d=None: torch.device(device))
+    monkeypatch.setattr(I, "_load_torchvision", lambda name, dev, reason: calls.append((name, reason)) or name)
+    monkeypatch.setattr(I, "load_offline_mobilenet_v2",
+                        lambda path, device, reason: calls.append(("mobilenet_v2_offline", reason)) or "offline")
+    monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
+    if offline:
+        (tmp_path / "weights").mkdir()
+        (tmp_path / "weights" / I.OFFLINE_WEIGHTS).write_bytes(b"stand-in")
+    if not (cached or online or offline):
+        with pytest.raises(FileNotFoundError, match="no ImageNet model is available") as err:
+            I.load_imagenet_model("auto")
+        assert "connect to the internet" in str(err.value) and "SHIFTLAB_DATA" in str(err.value)
+        assert calls == []
+        return
+    got = I.load_imagenet_model("auto")
+    (name, reason), = calls
+    assert reason.startswith("auto: ")
+    if cached or online:
+        assert got == name == "resnet50"
+        assert "ResNet50" in reason and ("hub cache" if cached else "downloaded") in reason
+        if device == "cuda":
+            assert "cuda device is available" in reason and "multiply-adds" not in reason
+        else:
+            assert "on the CPU" in reason and "4.1 G multiply-adds" in reason and "13.6x" in reason
+            assert "name='mobilenet_v2_offline'" in reason
+            assert ("weights are here" if offline else "needs SHIFTLAB_DATA") in reason
+    else:
+        assert got == "offline" and name == "mobilenet_v2_offline"
+        assert "no internet" in reason and str(tmp_path / "weights") in reason
 
 
 @needs_weights
@@ -128,10 +178,154 @@ def test_auto_picks_offline_model_and_says_why(offline_world):
     offline_world.setenv("SHIFTLAB_DATA", str(ROOT))
     m = I.load_imagenet_model("auto")
     assert m.name == "mobilenet_v2_offline" and m.source == "offline"
-    assert "no internet" in m.reason and m.reason in m.summary()
-    offline_world.setattr(I, "_internet_available", lambda *a, **k: True)
-    m = I.load_imagenet_model("auto", device="cpu")
-    assert m.name == "mobilenet_v2_offline" and "CPU" in m.reason
+    assert "no internet" in m.reason and m.reason in m.summary() and I.OFFLINE_WEIGHTS in m.reason
+    m = I.load_imagenet_model("mobilenet_v2_offline")
+    assert m.reason.startswith("requested by name") and I.OFFLINE_WEIGHTS in m.reason
+
+
+# --------------------------------------------------------------------------- real torchvision download
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    """An empty TORCH_HOME: torch hub's cache and downloads go there."""
+    home = tmp_path / "torch_home"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)  # in case something called torch.hub.set_dir
+    assert Path(torch.hub.get_dir()) == home / "hub"
+    return home
+
+
+def _resnet50_checkpoint(folder: Path) -> tuple[str, nn.Module]:
+    """A ResNet50 state_dict saved as torchvision saves its checkpoints, named like them:
+    ``resnet50-<first 8 hex digits of its SHA-256>.pth`` (torch hub checks that prefix)."""
+    torch.manual_seed(0)
+    ref = torchvision.models.resnet50(weights=None).eval()
+    path = folder / "resnet50.pth"
+    torch.save(ref.state_dict(), path)
+    name = f"resnet50-{hashlib.sha256(path.read_bytes()).hexdigest()[:8]}.pth"
+    path.rename(folder / name)
+    return name, ref
+
+
+def test_resnet50_is_downloaded_by_torchvision_from_the_weights_url(torch_home, tmp_path, monkeypatch):
+    """The real path: torchvision's resnet50 builder -> WeightsEnum.get_state_dict ->
+    torch.hub.load_state_dict_from_url(check_hash=True) -> download_url_to_file, from a local
+    server that the weights' URL points at; then the cache serves it, also to "auto" on the CPU."""
+    www = tmp_path / "www"
+    www.mkdir()
+    name, ref = _resnet50_checkpoint(www)
+    weights = I._torchvision_weights("resnet50")
+    assert weights.url.startswith("https://download.pytorch.org/models/resnet50-")
+    assert weights.meta["_ops"] == pytest.approx(4.089)  # what the CPU reason quotes
+    with serve_folder(www) as server:
+        monkeypatch.setattr(weights.value, "url", server.url + name)
+        assert not I._torchvision_weights_cached("resnet50") and I._torchvision_online("resnet50")
+        m = I.load_imagenet_model("resnet50", device="cpu")
+        assert server.requests == ["/" + name]
+        assert (torch_home / "hub" / "checkpoints" / name).is_file()
+        assert m.name == "resnet50" and m.source == "torchvision" and m.input_size == 224
+        assert m.reason.startswith("requested by name; on the CPU it costs ~4.1 G multiply-adds")
+        assert f"downloaded from {server.url}{name}" in m.reason and "IMAGENET1K_V1" in m.description
+        x = torch.rand(1, 3, 224, 224)
+        logits = m.model(m.normalize(x))
+        assert logits.shape == (1, 1000)
+        assert torch.allclose(logits, ref(m.normalize(x)), atol=1e-4)  # the served weights, not others
+        probs = m.predict(x)
+        assert probs.shape == (1, 1000) and probs.sum().item() == pytest.approx(1.0, abs=1e-5)
+        # "auto" on the CPU without the offline model: ResNet50 from the cache, no second download
+        monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
+        auto = I.load_imagenet_model("auto", device="cpu")
+        assert auto.name == "resnet50" and server.requests == ["/" + name]
+        assert "hub cache" in auto.reason and "on the CPU" in auto.reason and "needs SHIFTLAB_DATA" in auto.reason
+
+
+def test_resnet50_download_failures_are_clear(torch_home, tmp_path, monkeypatch):
+    www = tmp_path / "www"
+    www.mkdir()
+    weights = I._torchvision_weights("resnet50")
+    real_name = Path(urlparse(weights.url).path).name  # resnet50-<hash prefix>.pth
+    torch.save({"not": torch.zeros(1)}, www / real_name)  # a file whose SHA-256 does not match its name
+    with serve_folder(www) as server:
+        monkeypatch.setattr(weights.value, "url", server.url + real_name)
+        with pytest.raises(I.SetupError, match="does not match the hash"):
+            I.load_imagenet_model("resnet50")
+        monkeypatch.setattr(weights.value, "url", server.url + "missing-0123abcd.pth")
+        with pytest.raises(FileNotFoundError, match="failed"):
+            I.load_imagenet_model("resnet50")
+        assert server.requests == ["/" + real_name, "/missing-0123abcd.pth"]
+    assert not list((torch_home / "hub" / "checkpoints").glob("*.pth"))  # nothing half-downloaded is kept
+    with socket.socket() as sock:  # a port where nothing listens: the reachability check itself says no
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(weights.value, "url", f"http://127.0.0.1:{port}/{real_name}")
+    with pytest.raises(FileNotFoundError, match="no internet"):
+        I.load_imagenet_model("resnet50")
+
+
+# --------------------------------------------------------------------------- timm models (a stand-in timm)
+
+
+def _fake_timm(monkeypatch, error: Exception | None = None, cfg: dict | None = None) -> list[str]:
+    """Put a small stand-in ``timm`` into sys.modules (the real one is optional and not installed
+    here): ``create_model`` returns a tiny network with a ``pretrained_cfg`` like timm's."""
+    calls: list[str] = []
+    cfgs = {
+        "resnetblur50.bt_in1k": {"architecture": "resnetblur50", "tag": "bt_in1k",
+                                 "hf_hub_id": "timm/resnetblur50.bt_in1k",
+                                 "input_size": (3, 224, 224), "crop_pct": 0.875, "interpolation": "bicubic",
+                                 "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)},
+        "inception_resnet_v2": {"architecture": "inception_resnet_v2", "tag": "tf_in1k", "hf_hub_id": "timm/",
+                                "input_size": (3, 299, 299), "crop_pct": 0.8975, "interpolation": "bicubic",
+                                "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5)},
+    }
+
+    def create_model(arch: str, pretrained: bool = False) -> nn.Module:
+        calls.append(arch)
+        assert pretrained
+        if error is not None:
+            raise error
+        net = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 1000))
+        net.pretrained_cfg = cfg if cfg is not None else cfgs.get(arch, cfgs["resnetblur50.bt_in1k"])
+        return net
+
+    fake = types.ModuleType("timm")
+    fake.__version__ = "1.0.0"
+    fake.create_model = create_model
+    monkeypatch.setitem(sys.modules, "timm", fake)
+    return calls
+
+
+def test_timm_models_take_their_preprocessing_from_pretrained_cfg(monkeypatch):
+    calls = _fake_timm(monkeypatch)
+    assert I._timm_available()
+    blur = I.load_imagenet_model("resnetblur50")
+    assert calls == ["resnetblur50.bt_in1k"]
+    assert blur.source == "timm" and blur.input_size == 224 and blur.resize_size == 256
+    assert "BlurPool" in blur.description and "resnet50_bt" in blur.description and "bicubic" in blur.description
+    assert blur.reason == ("requested by name; timm resnetblur50.bt_in1k, weights from the Hugging Face hub "
+                           "(timm/resnetblur50.bt_in1k)")
+    x = torch.full((1, 3, 8, 8), 0.5)
+    want = (0.5 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225])
+    assert torch.allclose(blur.normalize(x)[0, :, 0, 0], want)
+    assert blur.predict(torch.rand(2, 3, 224, 224)).shape == (2, 1000)
+    base = I.load_imagenet_model("resnet50_bt")
+    assert calls[-1] == "resnet50.bt_in1k" and "without anti-aliasing" in base.description
+    assert base.identity != blur.identity
+    inc = I.load_imagenet_model("inception_resnet_v2")
+    assert calls[-1] == "inception_resnet_v2" and inc.input_size == 299 and inc.resize_size == 333
+    assert "tag tf_in1k" in inc.description and "(timm/inception_resnet_v2)" in inc.reason
+    assert torch.allclose(inc.normalize(x), torch.zeros_like(x))
+
+
+def test_timm_failures_are_clear(monkeypatch):
+    _fake_timm(monkeypatch, error=OSError("We couldn't connect to 'https://huggingface.co'"))
+    with pytest.raises(FileNotFoundError, match="internet once") as err:
+        I.load_imagenet_model("resnetblur50")
+    assert "huggingface.co" in str(err.value)
+    _fake_timm(monkeypatch, cfg={})
+    with pytest.raises(I.SetupError, match="pretrained_cfg"):
+        I.load_imagenet_model("resnetblur50")
 
 
 @needs_weights

@@ -3,12 +3,15 @@
 import csv
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_imagenette import INDICES, make_imagenette_tree
+from torchvision.datasets import Imagenette
 
 from shiftlab.data import photos as P
 
@@ -69,8 +72,18 @@ def test_labels_csv_in_any_folder(tmp_path, monkeypatch):
         P.load_photos(tmp_path)
 
 
+def _offline(monkeypatch, cache: Path) -> None:
+    """An empty cache, and Imagenette's archive URL on a closed local port: no photos anywhere."""
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(cache))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setitem(Imagenette._ARCHIVES, "320px", (f"http://127.0.0.1:{port}/imagenette2-320.tgz", "0" * 32))
+
+
 def test_errors(tmp_path, monkeypatch):
     monkeypatch.delenv("SHIFTLAB_DATA", raising=False)
+    _offline(monkeypatch, tmp_path / "cache")
     with pytest.raises(FileNotFoundError, match="SHIFTLAB_DATA"):
         P.load_photos()
     with pytest.raises(FileNotFoundError, match="does not exist"):
@@ -123,3 +136,67 @@ def test_damaged_photo_error_names_the_file(tmp_path, monkeypatch, damage):
     (tmp_path / "labels.csv").write_text("file,class_index\na.jpg,1\nb.jpg,2\n")
     with pytest.raises(SetupError, match="b.jpg cannot be read as a photo.*delete it or replace it"):
         P.load_photos(tmp_path)
+
+
+# ----------------------------------------------------------------- load_photos("auto")
+
+
+@needs_samples
+def test_auto_prefers_the_samples_in_shiftlab_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SHIFTLAB_DATA", str(DATA))
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path))
+    make_imagenette_tree(tmp_path / "imagenette")  # Imagenette is cached too: the samples still win
+    ph = P.load_photos("auto", limit=5)
+    out = capsys.readouterr().out
+    assert out == (f"load_photos: auto: the course's ImageNet validation photos in SHIFTLAB_DATA/imagenet_samples "
+                   f"({SAMPLES}) because SHIFTLAB_DATA has them\n")
+    assert ph.source == "imagenet_samples" and ph.reason in out and ph.folder == SAMPLES
+    assert ph.summary() == ("5 photos of 5 ImageNet classes: the course's ImageNet validation samples "
+                            "(SHIFTLAB_DATA/imagenet_samples)")
+    for default in (P.load_photos(limit=5), P.load_photos(None, limit=5)):  # "auto" is the default
+        assert default.files == ph.files and default.fingerprint() == ph.fingerprint()
+    assert P.load_photos(SAMPLES, limit=5).fingerprint() == ph.fingerprint()  # the same photos by name
+    sub = ph.subset([0, 2])
+    assert (sub.source, sub.reason) == (ph.source, ph.reason)
+
+
+def test_auto_takes_cached_imagenette_when_shiftlab_data_has_no_samples(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("SHIFTLAB_DATA", str(data))
+    _offline(monkeypatch, tmp_path / "cache")  # a download attempt would fail: the cache must serve
+    make_imagenette_tree(tmp_path / "cache" / "imagenette", per_class=2)
+    ph = P.load_photos("auto", limit=12, progress=True)
+    out = capsys.readouterr()
+    assert out.out == (f"load_photos: auto: Imagenette's validation photos (10 ImageNet classes, 320 px) from the "
+                       f"cache {tmp_path / 'cache' / 'imagenette'} because SHIFTLAB_DATA={data} has no "
+                       "imagenet_samples/ and Imagenette was downloaded before\n")
+    assert "decoding photos" in out.err  # the progress bar
+    assert len(ph) == 12 and set(ph.labels.tolist()) == set(INDICES)  # round-robin: all 10 classes
+    assert ph.source == "imagenette" and ph.files[0].startswith("n01440764/")
+    assert ph.summary().startswith("12 photos of 10 ImageNet classes: Imagenette's validation split (320 px)")
+
+
+def test_auto_never_downloads_when_told_not_to(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
+    _offline(monkeypatch, tmp_path / "cache")
+    with pytest.raises(FileNotFoundError, match="imagenet_samples/.*download=False"):
+        P.load_photos(download=False)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="limit"):  # checked before anything is looked for
+        P.load_photos("auto", limit=0)
+    monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path / "typo"))  # a mistake to fix, not a reason to download
+    with pytest.raises(FileNotFoundError, match="does not name an existing folder"):
+        P.load_photos()
+    assert capsys.readouterr().out == ""
+
+
+def test_a_folder_by_name_prints_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SHIFTLAB_DATA", raising=False)
+    _jpeg(tmp_path / "a.jpg")
+    (tmp_path / "labels.csv").write_text("file,class_index\na.jpg,7\n")
+    ph = P.load_photos(tmp_path)
+    assert capsys.readouterr().out == "" and ph.source == "folder" and str(tmp_path) in ph.reason
+    assert ph.summary() == f"1 photo of 1 ImageNet class: the folder {tmp_path}"
+    old = P.PhotoSet(ph.images, ph.labels, ph.files, ph.folder, ph.class_names)  # positional, as before
+    assert old.source == "folder" and old.reason == ""

@@ -158,6 +158,14 @@ def test_table_and_figures(study):
     assert "0.062" in md and "89.2" in md and "toy_layout, 2 photos" in md and "8 pairs" in md
     table = [line for line in md.splitlines() if line.startswith("|")]
     assert all(line.count("|") == 6 for line in table)  # five columns fit the page
+    nums, ci = study.numbers(), study.intervals()
+    lo, hi = ci["p_change_crop"]
+    assert f"{nums['p_change_crop']:.3f} [{lo:.3f}, {hi:.3f}]" in md  # every metric with its interval
+    full = imagenet_study.intervals_markdown(study)
+    assert len([x for x in full.splitlines() if x.startswith("| `")]) == len(nums)
+    assert imagenet_study.intervals_markdown(study, ["consistency"]).count("| `") == 1
+    with pytest.raises(KeyError, match="not a number"):
+        imagenet_study.intervals_markdown(study, ["accuracy_of_nothing"])
     photos = random_photos(2, 64, 80)
     figs = [imagenet_plots.plot_sequence_curves(study, "crop", n=2), imagenet_plots.plot_barcodes(study),
             imagenet_plots.plot_pair_metrics(study),
@@ -234,3 +242,71 @@ def test_pair_metrics_check_what_they_are_given():
     p = probs.max(-1).values
     assert S.mean_absolute_change(p, p[:, 1:]) >= 0.0  # probabilities pass
     assert S.p_top1_change(probs.argmax(-1)) >= 0.0  # class indices pass
+
+
+def synthetic_study(n: int, seed: int = 0) -> imagenet_study.ShiftStudy:
+    """A study of ``n`` made-up photos (random predictions with fixed rates), for the statistics."""
+    rng = np.random.default_rng(seed)
+    t, k = 5, 4
+
+    def sequences() -> dict[str, np.ndarray]:
+        return {"top1": rng.integers(0, 3, (n, t)), "p_top1": rng.random((n, t)), "p_next": rng.random((n, t - 1)),
+                "top5_correct": rng.random((n, t)) < 0.8, "labels": rng.integers(0, 3, n)}
+
+    top5_pil = np.stack([rng.permutation(8)[:5] for _ in range(n)])
+    top5_interp = top5_pil.copy()
+    swap = rng.random(n) < 0.3  # top-1 and top-2 trade places on some photos
+    top5_interp[swap, :2] = top5_interp[swap, 1::-1]
+    other = rng.random(n) < 0.2  # a different fifth class on others
+    top5_interp[other, 4] = 8
+    return imagenet_study.ShiftStudy(
+        "synthetic", "synthetic", n,
+        imagenet_study.StudyConfig(n_steps=t, n_crops=k, sizes=(224, 64), protocols=("crop", "embed")),
+        {"crop": sequences(), "embed": sequences()},
+        {"top1": rng.integers(0, 3, (n, k)), "correct": rng.random((n, k)) < 0.6},
+        {"sizes": np.array([224, 64]), "top1_correct": rng.random((n, 2)) < 0.5,
+         "top5_correct": rng.random((n, 2)) < 0.8},
+        {"top5_pil": top5_pil, "top5_interp": top5_interp, "labels": top5_pil[np.arange(n), rng.integers(0, 2, n)],
+         "pixel_diff": rng.random(n) * 5},
+    )
+
+
+def test_study_intervals_bracket_every_headline_number(study):
+    """Toy model, 2 photos: an interval for every key of numbers(), around its point estimate."""
+    nums = study.numbers()
+    values = study.per_photo_values()
+    assert values.keys() == nums.keys()
+    for key, v in values.items():
+        assert v.shape == (2,) and np.isclose(v.mean(), nums[key]), key
+    ivals = study.intervals(n_boot=500)
+    assert ivals.keys() == nums.keys()
+    for key, (low, high) in ivals.items():
+        assert low - 1e-9 <= nums[key] <= high + 1e-9, (key, low, nums[key], high)
+    assert study.numbers() == nums  # unchanged by the intervals
+    one = imagenet_study.ShiftStudy(**{**study.__dict__, "n_photos": 1})
+    with pytest.raises(ValueError, match="at least 2 photos"):
+        one.intervals()
+    with pytest.raises(ValueError):
+        study.intervals(level=1.5)
+
+
+def test_study_intervals_are_bootstrap_over_photos_and_narrow_with_more_photos():
+    small, large = synthetic_study(25), synthetic_study(400)
+    ivals = {}
+    for s in (small, large):
+        nums, ivals[s.n_photos] = s.numbers(), s.intervals()
+        assert ivals[s.n_photos].keys() == nums.keys() and len(nums) == 2 * 5 + 2 + 4 + 6
+        for key, (low, high) in ivals[s.n_photos].items():
+            assert low <= nums[key] <= high, (key, low, nums[key], high)
+        assert ivals[s.n_photos]["consistency"] == S.bootstrap_interval(S.per_photo("consistency", s.consistency))
+    ws, wl = ({k: hi - lo for k, (lo, hi) in ivals[n].items()} for n in (25, 400))
+    for key in ws:
+        assert 0 < wl[key] < 0.6 * ws[key], (key, ws[key], wl[key])  # ~1/4 (sqrt(25/400)) expected
+    # 400 photos: close to the normal-theory width 2 * 1.96 * sd / sqrt(n)
+    v = large.per_photo_values()["mac_crop"]
+    assert wl["mac_crop"] == pytest.approx(2 * 1.96 * v.std(ddof=1) / np.sqrt(v.size), rel=0.15)
+    # deterministic for a seed, different for another; a lower level gives a narrower interval
+    assert small.intervals(seed=3) == small.intervals(seed=3) != small.intervals(seed=4)
+    low90, high90 = small.intervals(level=0.9)["mac_crop"]
+    low95, high95 = ivals[25]["mac_crop"]
+    assert low95 <= low90 < high90 <= high95

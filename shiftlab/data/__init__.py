@@ -2,5 +2,8 @@
 
 ``mnist``    MNIST as tensors, offline first (``SHIFTLAB_DATA``), else torchvision's download
 ``photos``   ImageNet validation photos and labels
+``imagenette`` Imagenette's validation photos (10 ImageNet classes, 320 px) through torchvision's
+             download, labelled with ImageNet-1k indices: what ``load_photos("auto")`` reads
+             when ``SHIFTLAB_DATA`` has no photos
 ``boxes``    the ImageNet validation boxes that ship with the package (``files/``)
 """

@@ -1,16 +1,27 @@
 """ImageNet validation photos with their labels, and the 1000 class names.
 
-Where photos come from: a folder you pass, else ``$SHIFTLAB_DATA/imagenet_samples`` (100
-ILSVRC2012 validation photos, one per class for 100 classes, with ``labels.csv``). Labels, in
-order of preference:
+Where photos come from, with :func:`load_photos` (default ``"auto"``):
 
-1. ``labels.csv`` in the folder (columns ``file`` and ``class_index``);
-2. file names that start with the synset, ``n01537544_....JPEG`` (needs the synset list);
-3. official names ``ILSVRC2012_val_00000414.JPEG``, looked up in
-   ``$SHIFTLAB_DATA/imagenet_boxes/val_boxes.csv.gz``.
+- ``load_photos("auto")`` picks, and prints one line saying which and why:
+
+  1. ``$SHIFTLAB_DATA/imagenet_samples`` when present (100 ILSVRC2012 validation photos, one
+     per class for 100 classes, with ``labels.csv``): the offline course data;
+  2. else Imagenette's validation split (3,925 photos of 10 ImageNet classes, 320 px; see
+     :mod:`shiftlab.data.imagenette`) from the cache, when it was downloaded before;
+  3. else Imagenette downloaded now through torchvision (about 340 MB, once, into the cache).
+
+  The choice and its reason are kept on the result (:attr:`PhotoSet.source`,
+  :attr:`PhotoSet.reason`), so a chapter can name the photos behind its figures.
+- ``load_photos(folder)`` reads a folder of your own photos. Labels, in order of preference:
+
+  1. ``labels.csv`` in the folder (columns ``file`` and ``class_index``);
+  2. file names that start with the synset, ``n01537544_....JPEG`` (needs the synset list);
+  3. official names ``ILSVRC2012_val_00000414.JPEG``, looked up in
+     ``$SHIFTLAB_DATA/imagenet_boxes/val_boxes.csv.gz``.
 
 Class names come from ``$SHIFTLAB_DATA/imagenet_boxes/synset_mapping.txt`` when present, else
-from the category list that ships with torchvision (same sorted-synset order).
+from the category list that ships with torchvision (same sorted-synset order); Imagenette's
+photos carry the names of the synset list that ships with the package (the same file).
 """
 
 from __future__ import annotations
@@ -23,12 +34,27 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from shiftlab.core.config import SetupError, data_root
+from shiftlab.data import imagenette
+from shiftlab.data.boxes import load_synsets
 
-__all__ = ["PhotoSet", "find_photo_folder", "imagenet_synsets", "imagenet_class_names", "load_photos"]
+__all__ = [
+    "PHOTO_SOURCES",
+    "PhotoSet",
+    "find_photo_folder",
+    "imagenet_synsets",
+    "imagenet_class_names",
+    "load_imagenette",
+    "load_photos",
+]
 
 _EXTENSIONS = {".jpeg", ".jpg", ".png"}
+#: what :attr:`PhotoSet.source` can be: the course's offline samples, Imagenette, a folder of one's own
+PHOTO_SOURCES = ("imagenet_samples", "imagenette", "folder")
+#: the progress bar shows when more photos than this are decoded (by default)
+_PROGRESS_FROM = 200
 
 
 @dataclass
@@ -38,9 +64,13 @@ class PhotoSet:
     Attributes:
         images: list of uint8 ``[3, H, W]`` RGB tensors (greyscale photos are converted).
         labels: long ``[N]`` class indices (0-999, sorted-synset order).
-        files: file names (without folder).
+        files: file paths relative to ``folder`` (a plain file name for a flat folder,
+            ``"n01440764/ILSVRC2012_val_00009111.JPEG"`` for Imagenette).
         folder: where they were read from.
         class_names: the 1000 class names (index -> name).
+        source: where the photos come from, one of :data:`PHOTO_SOURCES`.
+        reason: one sentence saying which photos these are and why they were chosen (what
+            ``load_photos("auto")`` printed).
     """
 
     images: list[torch.Tensor]
@@ -48,6 +78,8 @@ class PhotoSet:
     files: list[str]
     folder: Path
     class_names: list[str]
+    source: str = "folder"
+    reason: str = ""
 
     def fingerprint(self) -> str:
         """A short hash of the files, labels and pixels: the identity of this set in cache keys."""
@@ -70,7 +102,16 @@ class PhotoSet:
         if any(i < 0 or i >= len(self) for i in idx):
             raise IndexError(f"indices must lie in [0, {len(self)}), got {idx}")
         return PhotoSet([self.images[i] for i in idx], self.labels[idx].clone(), [self.files[i] for i in idx],
-                        self.folder, self.class_names)
+                        self.folder, self.class_names, self.source, self.reason)
+
+    def summary(self) -> str:
+        """What these photos are, for a figure's caption, e.g. ``"8 photos of 8 ImageNet classes:
+        Imagenette's validation split (320 px)"``."""
+        what = {"imagenet_samples": "the course's ImageNet validation samples (SHIFTLAB_DATA/imagenet_samples)",
+                "imagenette": f"Imagenette's validation split ({imagenette.IMAGENETTE_SIZE.replace('px', ' px')})",
+                }.get(self.source, f"the folder {self.folder}")
+        n, k = len(self), len(set(self.labels.tolist()))
+        return f"{n} photo{'s' * (n != 1)} of {k} ImageNet class{'es' * (k != 1)}: {what}"
 
 
 def find_photo_folder(folder: str | Path | None = None) -> Path:
@@ -157,31 +198,121 @@ def _read_image(path: Path) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()
 
 
-def load_photos(folder: str | Path | None = None, limit: int | None = None) -> PhotoSet:
-    """Read a folder of ImageNet validation photos with their labels.
+def _read_images(paths: list[Path], progress: bool | None = None) -> list[torch.Tensor]:
+    """Decode photos with :func:`_read_image`, behind a progress bar when there are many
+    (``progress=None``: more than 200) or when ``progress`` is True."""
+    show = len(paths) > _PROGRESS_FROM if progress is None else bool(progress)
+    return [_read_image(p) for p in tqdm(paths, desc="decoding photos", unit="photo", disable=not show)]
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"limit must be a positive int or None, got {limit!r}")
+
+
+def load_imagenette(limit: int | None = None, download: bool = True, progress: bool | None = None,
+                    reason: str = "Imagenette requested by name") -> PhotoSet:
+    """Imagenette's validation photos (10 ImageNet classes, 320 px) as a :class:`PhotoSet`.
+
+    Downloaded once (about 340 MB) into ``$SHIFTLAB_CACHE/imagenette`` by torchvision's
+    ``Imagenette`` loader (see :mod:`shiftlab.data.imagenette`); labels are ImageNet-1k class
+    indices (0-999), ``files`` are paths like ``"n01440764/ILSVRC2012_val_00009111.JPEG"``.
 
     Args:
-        folder: a folder of ``.JPEG``/``.jpg``/``.png`` files (default
-            ``$SHIFTLAB_DATA/imagenet_samples``). See the module docstring for where labels
-            come from.
-        limit: keep only this many photos, evenly spread over the sorted file list (so a
-            small quick-mode subset still spans the class range).
+        limit: keep this many photos, taken round-robin over the 10 classes (so 10 or more
+            span every class).
+        download: download when the photos are not in the cache (else FileNotFoundError).
+        progress: show a progress bar while decoding (default: when more than 200 photos).
+        reason: stored as :attr:`PhotoSet.reason`.
 
     Raises:
-        FileNotFoundError: no folder, or no images in it.
-        ValueError: a photo whose label cannot be found, or a bad ``limit``.
-        SetupError: a truncated or damaged photo (named in the message).
+        FileNotFoundError: not in the cache and not downloadable (no internet, or ``download=False``).
+        SetupError: a damaged download or photo. ValueError: a bad ``limit``.
     """
+    _check_limit(limit)
+    val = imagenette.imagenette_val(limit=limit, download=download)
+    images = _read_images([val.folder / f for f in val.files], progress)
+    _, names = load_synsets()
+    return PhotoSet(images, torch.tensor(val.labels, dtype=torch.long), val.files, val.folder, list(names),
+                    source="imagenette", reason=reason)
+
+
+def _load_auto(limit: int | None, download: bool, progress: bool | None) -> PhotoSet:
+    """``load_photos("auto")``: the offline samples, else Imagenette (cached, else downloaded)."""
+    _check_limit(limit)
+    root = data_root()  # a SHIFTLAB_DATA that names no folder is an error to fix, not a reason to download
+    samples = None if root is None else root / "imagenet_samples"
+    if samples is not None and samples.is_dir():
+        reason = (f"auto: the course's ImageNet validation photos in SHIFTLAB_DATA/imagenet_samples ({samples}) "
+                  "because SHIFTLAB_DATA has them")
+        print(f"load_photos: {reason}")
+        return _load_folder(samples, limit, progress, source="imagenet_samples", reason=reason)
+    why = "SHIFTLAB_DATA is unset" if root is None else f"SHIFTLAB_DATA={root} has no imagenet_samples/"
+    cache = imagenette.imagenette_root()
+    what = "Imagenette's validation photos (10 ImageNet classes, 320 px)"
+    if imagenette.is_downloaded(cache):
+        reason = f"auto: {what} from the cache {cache} because {why} and Imagenette was downloaded before"
+    elif download:
+        reason = (f"auto: {what}, downloading them now (about {imagenette.ARCHIVE_MB} MB, once) into {cache} "
+                  f"because {why} and they are not in the cache yet")
+    else:
+        raise FileNotFoundError(
+            f"no photos: {why}, Imagenette is not in the cache ({cache}) and download=False. Set SHIFTLAB_DATA to "
+            "the course's data folder (with imagenet_samples/), allow the download (about "
+            f"{imagenette.ARCHIVE_MB} MB, once), or pass a folder of your own photos: load_photos('my_photos')"
+        )
+    print(f"load_photos: {reason}")
+    try:
+        return load_imagenette(limit=limit, download=download, progress=progress, reason=reason)
+    except FileNotFoundError as exc:
+        cause = exc.__cause__ or exc
+        raise FileNotFoundError(
+            f"no photos: {why}, Imagenette is not in the cache ({cache}), and downloading it from "
+            f"{imagenette.archive_url()[0]} failed ({type(cause).__name__}: {cause}). Either connect to the internet "
+            f"once (about {imagenette.ARCHIVE_MB} MB; cached afterwards, SHIFTLAB_CACHE moves the cache), set "
+            "SHIFTLAB_DATA to the course's data folder (with imagenet_samples/), or pass a folder of your own "
+            "photos: load_photos('my_photos')"
+        ) from exc
+
+
+def load_photos(folder: str | Path | None = "auto", limit: int | None = None, download: bool = True,
+                progress: bool | None = None) -> PhotoSet:
+    """Load ImageNet photos with their labels: the course's photos, Imagenette, or your own folder.
+
+    Args:
+        folder: ``"auto"`` (the default; ``None`` means the same): ``$SHIFTLAB_DATA/imagenet_samples``
+            when present, else Imagenette's validation photos from the cache, else downloaded
+            (see the module docstring); prints one line saying which and why, also kept in
+            :attr:`PhotoSet.reason`. Any other value is a folder of ``.JPEG``/``.jpg``/``.png``
+            files (a folder really named ``auto`` is ``"./auto"``); see the module docstring
+            for where its labels come from.
+        limit: keep only this many photos: for a folder evenly spread over the sorted file list
+            (so a small quick-mode subset still spans the class range), for Imagenette taken
+            round-robin over its 10 classes.
+        download: whether ``"auto"`` may download Imagenette (about 340 MB, once).
+        progress: show a progress bar while decoding (default: when more than 200 photos).
+
+    Raises:
+        FileNotFoundError: no folder, or no images in it; for ``"auto"``: no samples, no cached
+            Imagenette and no download (the message says what to set or connect).
+        ValueError: a photo whose label cannot be found, or a bad ``limit``.
+        SetupError: a truncated or damaged photo (named in the message), or a damaged download.
+    """
+    if folder is None or (isinstance(folder, str) and folder == "auto"):
+        return _load_auto(limit, download, progress)
     path = find_photo_folder(folder)
+    return _load_folder(path, limit, progress, source="folder", reason=f"the folder {path}, passed by name")
+
+
+def _load_folder(path: Path, limit: int | None, progress: bool | None, source: str, reason: str) -> PhotoSet:
+    """Read the photos of one flat folder (see :func:`load_photos`)."""
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in _EXTENSIONS and p.is_file())
     if not files:
         raise FileNotFoundError(f"{path} holds no .JPEG/.jpg/.png photos")
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be a positive int or None, got {limit!r}")
-        if limit < len(files):
-            pick = np.unique(np.linspace(0, len(files) - 1, limit).round().astype(int))
-            files = [files[i] for i in pick]
+    _check_limit(limit)
+    if limit is not None and limit < len(files):
+        pick = np.unique(np.linspace(0, len(files) - 1, limit).round().astype(int))
+        files = [files[i] for i in pick]
     csv_labels = _labels_from_csv(path / "labels.csv") if (path / "labels.csv").is_file() else {}
     synsets = imagenet_synsets()
     synset_index = {s: i for i, s in enumerate(synsets)} if synsets else {}
@@ -209,6 +340,6 @@ def load_photos(folder: str | Path | None = None, limit: int | None = None) -> P
         )
     if any(not 0 <= lab < 1000 for lab in labels):
         raise ValueError(f"class indices must lie in [0, 1000), got {sorted(set(labels))[:5]}...")
-    images = [_read_image(f) for f in files]
+    images = _read_images(files, progress)
     return PhotoSet(images, torch.tensor(labels, dtype=torch.long), [f.name for f in files], path,
-                    imagenet_class_names())
+                    imagenet_class_names(), source=source, reason=reason)

@@ -500,24 +500,56 @@ def feature_layers(model: nn.Module, container: str = "features",
     return [(f"{container}.{n}", m) for n, m in seq.named_children() if not isinstance(m, skip)]
 
 
-def activation_layers(model: nn.Module, container: str = "features",
+def activation_layers(model: nn.Module, container: str | None = None,
                       kinds: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6)) -> list[tuple[str, nn.Module]]:
-    """For every child block of ``model.<container>``, its last activation module (``kinds``): the
-    non-negative maps, like the ReLU outputs Azulay & Weiss looked at. (MobileNetV2's blocks end
-    in a *linear* bottleneck whose signed global sums can be near zero, which would make a
-    relative change meaningless.) Blocks without an activation are left out."""
-    seq = getattr(model, container, None)
-    if not isinstance(seq, nn.Module):
-        raise TypeError(f"the model has no .{container} module")
-    out = []
-    for n, block in seq.named_children():
-        acts = [(f"{container}.{n}.{k}" if k else f"{container}.{n}", m) for k, m in block.named_modules()
-                if isinstance(m, kinds)]
-        if acts:
-            out.append(acts[-1])
-    if not out:
-        raise ValueError(f"no activation of types {kinds} in .{container}")
-    return out
+    """The non-negative maps of every block of an ImageNet network, in depth order: the ReLU
+    outputs Azulay & Weiss looked at (a signed map's global sum can be near zero, which would make
+    a relative change meaningless).
+
+    * A model with a ``.<container>`` module (default ``"features"``: torchvision's MobileNetV2 and
+      VGG16): for every child of it, its last activation module (``kinds``); children without one
+      are left out. MobileNetV2's blocks end in a *linear* bottleneck, so the last ReLU6 inside
+      each block is watched (19 layers); VGG16's children are single layers, so its 13 ReLUs are.
+    * A ResNet (``container=None`` and no ``.features``, but ``layer1`` ... ``layer4``: torchvision's
+      and timm's ResNets): the stem's last activation (``relu`` or ``act1``), then every residual
+      block of ``layer1`` ... ``layer4`` itself, whose output is the activation after the
+      addition (``relu(out + identity)``). A block's own activation module cannot be watched: one
+      module is called three times per block, and a hook keeps the first call.
+
+    Raises:
+        TypeError: ``container`` is given and the model has no such module, or ``container`` is
+            None and the model is neither kind (the message lists what is supported).
+        ValueError: no activation of ``kinds`` in the container or in a ResNet's stem.
+    """
+    if container is not None or isinstance(getattr(model, "features", None), nn.Module):
+        name = container or "features"
+        seq = getattr(model, name, None)
+        if not isinstance(seq, nn.Module):
+            raise TypeError(f"the model has no .{name} module")
+        out = []
+        for n, block in seq.named_children():
+            acts = [(f"{name}.{n}.{k}" if k else f"{name}.{n}", m) for k, m in block.named_modules()
+                    if isinstance(m, kinds)]
+            if acts:
+                out.append(acts[-1])
+        if not out:
+            raise ValueError(f"no activation of types {kinds} in .{name}")
+        return out
+    stages = [m for m in (getattr(model, f"layer{i}", None) for i in range(1, 5)) if isinstance(m, nn.Sequential)]
+    if len(stages) != 4:
+        raise TypeError(f"activation_layers knows models with a .features container (MobileNetV2, VGG16) and "
+                        f"ResNets (layer1 ... layer4), not {type(model).__name__}: pass container='<name of a "
+                        "module whose children are the blocks>', or watch layers of your own with nonshiftability()")
+    stem: list[tuple[str, nn.Module]] = []
+    for n, child in model.named_children():
+        if n == "layer1":
+            break
+        stem += [(f"{n}.{k}" if k else n, m) for k, m in child.named_modules() if isinstance(m, kinds)]
+    if not stem:
+        raise ValueError(f"no activation of types {kinds} in the stem (the modules before layer1)")
+    blocks = [(f"layer{i}.{n}", block) for i, stage in enumerate(stages, 1)
+              for n, block in stage.named_children()]
+    return [stem[-1], *blocks]
 
 
 def mnist_nonshiftability(model: nn.Module, images: torch.Tensor, shifts: Sequence[int] = tuple(range(-4, 4)),

@@ -6,7 +6,7 @@ comparison with the published ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -27,11 +27,13 @@ from shiftlab.measure.protocols import DEFAULT_EMBED_SIZE, PROTOCOLS
 from shiftlab.measure.shift_metrics import (
     PUBLISHED_AZULAY_WEISS,
     PUBLISHED_ZHANG,
+    bootstrap_interval,
     consistency,
     flip_rate,
     jaggedness,
     mean_absolute_change,
     p_top1_change,
+    per_photo,
 )
 from shiftlab.nn.imagenet_models import ImageNetModel
 
@@ -41,6 +43,7 @@ __all__ = [
     "ShiftStudy",
     "run_shift_study",
     "comparison_markdown",
+    "intervals_markdown",
 ]
 
 
@@ -117,6 +120,55 @@ class ShiftStudy:
         out["resize_pixel_diff"] = float(r["pixel_diff"].mean())
         return out
 
+    def per_photo_values(self) -> dict[str, np.ndarray]:
+        """For every key of :meth:`numbers`, one value per photo (``[n_photos]``, float64) whose
+        mean is that number: every headline number is an average over photos (each photo has the
+        same number of frames, crops and scales, so averages over pairs are averages over photos)."""
+        out: dict[str, np.ndarray] = {}
+        for p, s in self.sequences.items():
+            out[f"p_change_{p}"] = per_photo("p_change", s)
+            out[f"mac_{p}"] = per_photo("mac", s)
+            flips = s["top5_correct"][:, 1:] != s["top5_correct"][:, :-1]
+            out[f"top5_flip_rate_{p}"] = flips.mean(axis=1)
+            out[f"jaggedness_{p}"] = flips.any(axis=1)
+            mid = s["top1"].shape[1] // 2
+            out[f"top1_{p}"] = s["top1"][:, mid] == s["labels"]
+        out["consistency"] = per_photo("consistency", self.consistency)
+        out["crop_accuracy"] = self.consistency["correct"].mean(axis=1)
+        for i, size in enumerate(self.scales["sizes"]):
+            out[f"scale_top1_{int(size)}"] = self.scales["top1_correct"][:, i]
+            out[f"scale_top5_{int(size)}"] = self.scales["top5_correct"][:, i]
+        r = self.resize
+        out["resize_top1_differs"] = r["top5_pil"][:, 0] != r["top5_interp"][:, 0]
+        out["resize_top5_set_differs"] = np.array([set(a) != set(b) for a, b in zip(r["top5_pil"], r["top5_interp"])])
+        out["resize_top5_list_differs"] = (r["top5_pil"] != r["top5_interp"]).any(axis=1)
+        out["resize_top1_pil"] = r["top5_pil"][:, 0] == r["labels"]
+        out["resize_top1_interp"] = r["top5_interp"][:, 0] == r["labels"]
+        out["resize_pixel_diff"] = r["pixel_diff"]
+        return {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in out.items()}
+
+    def intervals(self, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict[str, tuple[float, float]]:
+        """A percentile bootstrap interval over photos for every key of :meth:`numbers` (all are
+        per-photo averages, see :meth:`per_photo_values`): photos resampled with replacement,
+        ``n_boot`` times, the same resamples for every metric (seeded, so deterministic).
+
+        Args:
+            n_boot: number of bootstrap resamples.
+            level: coverage of the interval, in (0, 1) (0.95: the 2.5 and 97.5 percentiles).
+            seed: seed of the resampling.
+
+        Returns:
+            ``{key: (low, high)}`` with the keys of :meth:`numbers` (consistency in %, the rest as there).
+
+        Raises:
+            ValueError: fewer than 2 photos, ``level`` outside (0, 1) or ``n_boot`` < 1.
+        """
+        if self.n_photos < 2:
+            raise ValueError("a bootstrap interval over photos needs at least 2 photos, "
+                             f"this study has {self.n_photos}")
+        return {k: bootstrap_interval(v, n_boot=n_boot, level=level, seed=seed)
+                for k, v in self.per_photo_values().items()}
+
 
 def run_shift_study(model: ImageNetModel, photos: PhotoSet, config: StudyConfig | None = None,
                     use_cache: bool = True, progress: bool = True) -> ShiftStudy:
@@ -149,18 +201,28 @@ def run_shift_study(model: ImageNetModel, photos: PhotoSet, config: StudyConfig 
                       list(photos.class_names))
 
 
-def comparison_markdown(study: ShiftStudy) -> str:
-    """A narrow Markdown table (five columns) of our numbers beside the published ones, then
-    one line that says what ours rest on (model, photos, pairs) and where the others come from."""
+def comparison_markdown(study: ShiftStudy, level: float = 0.95) -> str:
+    """A narrow Markdown table (five columns) of our numbers, each with its bootstrap interval
+    over photos (:meth:`ShiftStudy.intervals`, ``level`` coverage), beside the published ones,
+    then one line that says what ours rest on (model, photos, pairs) and where the others come
+    from."""
     n = study.numbers()
+    ci = study.intervals(level=level) if study.n_photos >= 2 else {}
     k, t = study.n_photos, study.config.n_steps
     pairs = k * (t - 1)
     c = study.config.n_crops
     aw, z = PUBLISHED_AZULAY_WEISS, PUBLISHED_ZHANG
-    lines = ["| metric | protocol | ours | VGG16 | ResNet50 |", "|---|---|---|---|---|"]
+    pct = f"{100 * level:g} %"
+    lines = [f"| metric | protocol | ours [{pct} interval] | VGG16 | ResNet50 |", "|---|---|---|---|---|"]
 
     def fmt(v: float | None, spec: str = ".3f") -> str:
         return "–" if v is None else format(v, spec)
+
+    def ours(key: str, spec: str = ".3f") -> str:
+        if key not in ci:
+            return fmt(n[key], spec)
+        lo, hi = ci[key]
+        return f"{n[key]:{spec}} [{lo:{spec}}, {hi:{spec}}]"
 
     for metric, label in (("p_change", "P(top-1 change)"), ("mac", "MAC")):
         for p in ("crop", "embed", "inpaint"):
@@ -170,12 +232,27 @@ def comparison_markdown(study: ShiftStudy) -> str:
             v = aw["VGG16"].get(f"{metric}_{pub}") if pub else None
             r = aw["ResNet50"].get(f"{metric}_{pub}") if pub else None
             proto = {"crop": "crop", "embed": "black", "inpaint": "inpaint"}[p]
-            ours = fmt(n[f"{metric}_{p}"])
-            lines.append(f"| {label} | {proto} | {ours} | {fmt(v)} | {fmt(r)} |")
-    lines.append(f"| consistency (%) | 224 crops of 256 | {n['consistency']:.1f} | "
+            lines.append(f"| {label} | {proto} | {ours(f'{metric}_{p}')} | {fmt(v)} | {fmt(r)} |")
+    lines.append(f"| consistency (%) | 224 crops of 256 | {ours('consistency', '.1f')} | "
                  f"{z['VGG16']['consistency']:.1f} | {z['ResNet50']['consistency']:.1f} |")
     lines += ["", f"Ours: {study.model_name}, {k} photos, {pairs} pairs of 1-pixel shifts per "
-              f"protocol, {k * c * (c - 1) // 2} crop pairs. VGG16 and ResNet50: Azulay & Weiss, "
-              "Table 1 (P(top-1 change) and MAC, 1-pixel shifts; – = not reported) and Zhang "
-              "(consistency, 50 000 validation images)."]
+              f"protocol, {k * c * (c - 1) // 2} crop pairs; intervals: percentile bootstrap over "
+              "photos. VGG16 and ResNet50: Azulay & Weiss, Table 1 (P(top-1 change) and MAC, "
+              "1-pixel shifts; – = not reported) and Zhang (consistency, 50 000 validation images)."]
+    return "\n".join(lines)
+
+
+def intervals_markdown(study: ShiftStudy, keys: Sequence[str] | None = None, level: float = 0.95) -> str:
+    """Every headline number of ``study`` (or those in ``keys``) with its bootstrap interval over
+    photos, as a three-column Markdown table (metric, value, interval)."""
+    n = study.numbers()
+    ci = study.intervals(level=level)
+    pct = f"{100 * level:g} %"
+    lines = [f"| metric | value | {pct} interval |", "|---|---|---|"]
+    for key in keys if keys is not None else list(n):
+        if key not in n:
+            raise KeyError(f"{key!r} is not a number of this study; choose from {sorted(n)}")
+        spec = ".1f" if key == "consistency" else ".3f"
+        lo, hi = ci[key]
+        lines.append(f"| `{key}` | {n[key]:{spec}} | [{lo:{spec}}, {hi:{spec}}] |")
     return "\n".join(lines)

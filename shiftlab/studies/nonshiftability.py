@@ -1,7 +1,7 @@
 """Chapter 08's probes of real networks: the subsampling factor of every network the course
-uses (:func:`architecture_factors`, probed on the meta device, no weights needed except for
-the offline MobileNetV2) and the per-layer non-shiftability of an ImageNet model on shifted
-photos (:func:`imagenet_nonshiftability`). Both cached (kinds ``"probe"`` and
+uses (:func:`architecture_factors`, probed on the meta device, no weights needed) and the
+per-layer non-shiftability of an ImageNet model on shifted photos
+(:func:`imagenet_nonshiftability`; MobileNetV2, VGG16, ResNet50). Both cached (kinds ``"probe"`` and
 ``"nonshiftability"``); the probes themselves are in :mod:`shiftlab.measure.probe`.
 """
 
@@ -29,7 +29,12 @@ from shiftlab.measure.probe import (
     probe_strides,
 )
 from shiftlab.measure.protocols import shift_sequence
-from shiftlab.nn.imagenet_models import ImageNetModel, load_imagenet_model
+from shiftlab.nn.imagenet_models import (
+    ImageNetModel,
+    apply_tf_same_padding,
+    load_imagenet_model,
+    offline_weights_path,
+)
 from shiftlab.nn.mnist_models import make_model, make_variant
 
 __all__ = [
@@ -69,7 +74,9 @@ def architecture_factors(include_offline: bool = True, include_mnist: bool = Tru
     """Probe the subsampling factor of the course's networks (:func:`probe_strides`, meta device):
 
     MNIST models A/B/C and the variants BlurPool-C and APS-C; the offline ImageNet MobileNetV2
-    (the real model with its TF "SAME" padding hooks, when its weights are present); torchvision's
+    (the real model with its TF "SAME" padding hooks when its weights are present, else the same
+    architecture, torchvision's ``mobilenet_v2`` with those hooks, on the meta device: the factor
+    is the same, and the row's note says which was probed); torchvision's
     VGG16 and ResNet50 architectures built with ``weights=None`` directly on the meta device (the
     factor depends on the architecture only, so no download is needed); timm's
     InceptionResNetV2 when ``timm`` is installed, otherwise a row that says it is not.
@@ -78,7 +85,9 @@ def architecture_factors(include_offline: bool = True, include_mnist: bool = Tru
     timm versions: probing ResNet50 on the meta device takes seconds, not minutes, but it adds up.
     """
     have_timm = importlib.util.find_spec("timm") is not None
-    meta = {"offline": include_offline, "mnist": include_mnist, "torch": str(torch.__version__),
+    # the offline row: True = the real model (as before), "architecture" = built without its weights
+    offline = (_offline_weights_here() or "architecture") if include_offline else False
+    meta = {"offline": offline, "mnist": include_mnist, "torch": str(torch.__version__),
             "torchvision": str(torchvision.__version__),
             "timm": importlib.metadata.version("timm") if have_timm else None}
 
@@ -98,18 +107,23 @@ def _probe_zoo(include_offline: bool, include_mnist: bool, have_timm: bool, prog
         for v in ("BlurPool-C", "APS-C"):
             jobs.append((f"MNIST {v}", 28, 1, partial(make_variant, v),
                          "shiftlab.nn.mnist_models, pool='blur' / 'aps'"))
-    if include_offline:
-        def offline() -> nn.Module:
-            return load_imagenet_model("mobilenet_v2_offline").model
-
-        jobs.append(("MobileNetV2 (offline weights)", 224, 3, offline,
-                     "shiftlab.nn.imagenet_models, TF 'SAME' padding"))
 
     def meta(fn: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
         def build() -> nn.Module:
             with torch.device("meta"):
                 return fn()
         return build
+
+    if include_offline and _offline_weights_here():
+        def offline() -> nn.Module:
+            return load_imagenet_model("mobilenet_v2_offline").model
+
+        jobs.append(("MobileNetV2 (offline weights)", 224, 3, offline,
+                     "shiftlab.nn.imagenet_models, TF 'SAME' padding"))
+    elif include_offline:
+        jobs.append(("MobileNetV2 (offline weights)", 224, 3, meta(_offline_architecture),
+                     "its architecture only (the offline weights are not here): torchvision mobilenet_v2, "
+                     "weights=None, with TF 'SAME' padding"))
 
     jobs.append(("VGG16", 224, 3, meta(lambda: torchvision.models.vgg16(weights=None)),
                  "torchvision architecture, weights=None"))
@@ -131,6 +145,23 @@ def _probe_zoo(include_offline: bool, include_mnist: bool, have_timm: bool, prog
     if not have_timm:
         rows.append(FactorRow("InceptionResNetV2", 299, None, [], "not probed: timm is not installed"))
     return rows
+
+
+def _offline_weights_here() -> bool:
+    """True when the offline MobileNetV2's weights file is where :func:`offline_weights_path` looks."""
+    try:
+        offline_weights_path()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _offline_architecture() -> nn.Module:
+    """The offline MobileNetV2 without its weights: torchvision's ``mobilenet_v2`` with TF "SAME"
+    padding on its five stride-2 convolutions, as :func:`load_imagenet_model` builds it."""
+    model = torchvision.models.mobilenet_v2(weights=None)
+    apply_tf_same_padding(model, expected=5)
+    return model
 
 
 def factors_markdown(rows: Sequence[FactorRow], notes: bool = False) -> str:
@@ -157,8 +188,9 @@ def factors_markdown(rows: Sequence[FactorRow], notes: bool = False) -> str:
 def imagenet_nonshiftability(im: ImageNetModel, photos: PhotoSet, n_images: int = 10, n_steps: int = 33,
                              protocol: str = "embed", maps_per_layer: int = 16, threshold: float = 0.2,
                              seed: int = 0, use_cache: bool = True, progress: bool = True) -> Nonshiftability:
-    """Non-shiftability of every block of ``im.model.features`` (MobileNetV2: 19 blocks; the last
-    activation of each, :func:`activation_layers`) for the
+    """Non-shiftability of every block of ``im.model`` (:func:`activation_layers`: MobileNetV2's 19
+    blocks of ``.features`` and VGG16's 13 ReLUs, the last activation of each; ResNet50's stem and
+    its 16 residual blocks, the output of each) for the
     first ``n_images`` photos moved along a diagonal 1-pixel shift sequence of ``n_steps`` frames
     (:func:`shiftlab.measure.protocols.shift_sequence`, ``protocol`` "embed" = photo on a black canvas, so
     no new content enters), ``maps_per_layer`` random channels per block. Cached (verified,

@@ -4,6 +4,12 @@ chapter, and re-executing the chapters (glue for numbers lives in :mod:`shiftlab
 The repository URL has exactly one home, ``repository.url`` in ``_config.yml``; the badges and
 setup cells of the notebooks are stamped from it by ``python -m shiftlab notebooks sync`` and a
 test checks that they agree.
+
+On Colab the setup cell installs shiftlab with ``pip install --no-deps git+REPO_URL``. The
+environment variable ``SHIFTLAB_INSTALL`` replaces that requirement with any other that pip
+understands: a wheel (``/content/shiftlab-0.1.0-py3-none-any.whl``), a branch or a fork
+(``git+https://github.com/OWNER/NAME@BRANCH``). ``tests/test_colab_style.py`` uses it to install
+a wheel built from the working tree.
 """
 
 from __future__ import annotations
@@ -70,14 +76,22 @@ def colab_badge(url: str, notebook: str, branch: str = "main") -> str:
 
 def setup_source(url: str) -> str:
     """The idempotent setup cell: on Colab install shiftlab (leaving torch alone), then seed and
-    report the device."""
+    report the device.
+
+    The install runs only on Colab and only while ``shiftlab`` is not importable, so running the
+    cell again does nothing new. It installs ``git+<url>``, or ``$SHIFTLAB_INSTALL`` when that is
+    set (any pip requirement: a wheel path, a git URL with a branch).
+    """
     return f'''{SETUP_MARK}: run me first. Safe to run again.
 REPO_URL = "{url}"
-import importlib.util, subprocess, sys
+import importlib.util, os, subprocess, sys
 if "google.colab" in sys.modules and importlib.util.find_spec("shiftlab") is None:
-    # --no-deps: Colab's own torch, torchvision, matplotlib, tqdm and ipywidgets stay
+    # --no-deps: Colab's own torch, torchvision, matplotlib, tqdm and ipywidgets stay.
+    # SHIFTLAB_INSTALL, when set, is installed instead (a wheel, git+URL@branch)
+    source = os.environ.get("SHIFTLAB_INSTALL") or f"git+{{REPO_URL}}"
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps"]
-    subprocess.run(pip + [f"git+{{REPO_URL}}"], check=True)
+    subprocess.run(pip + [source], check=True)
+    importlib.invalidate_caches()  # make the new package visible to this kernel
 import shiftlab
 shiftlab.seed_everything(0)
 shiftlab.use_book_style()  # sharp figures, sized for the page
