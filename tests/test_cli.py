@@ -56,6 +56,9 @@ def no_work(monkeypatch):
     (["bench", "imagenet", "--size", "5"], "bench imagenet does not take --size 5"),
     (["bench", "train", "--quick"], "bench train does not take --quick"),
     (["reproduce", "cifar"], "invalid choice"),
+    (["reproduce", "mnist", "--width", "32"], "--width"),
+    (["reproduce", "mnist", "--width", "32,0"], "--width"),
+    (["bench", "train", "--hidden", "-1"], "--hidden"),
 ])
 def test_usage_errors_are_one_line(capsys, no_work, argv, expected):
     assert expected in _user_error(capsys, argv)
@@ -134,3 +137,21 @@ def test_doctor_reports_bad_settings_instead_of_crashing(capsys, monkeypatch, tm
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "INVALID SHIFTLAB_QUICK" in out and "cache              : INVALID" in out
+
+
+def test_reproduce_takes_the_width_and_prints_it(capsys, monkeypatch):
+    seen = {}
+
+    class Done(Exception):
+        pass
+
+    def fake_run(settings, device=None, use_cache=True):
+        seen["settings"] = settings
+        raise Done
+
+    monkeypatch.setattr(cli, "run_mnist", fake_run)
+    with pytest.raises(Done):
+        cli.main(["reproduce", "mnist", "--width", "16,32", "--hidden", "128", "--device", "cpu"])
+    assert seen["settings"].channels == (16, 32) and seen["settings"].hidden == 128
+    assert seen["settings"].as_dict()["channels"] == [16, 32]  # what the JSON carries
+    assert "width 16,32 + FC 128" in capsys.readouterr().out

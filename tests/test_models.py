@@ -81,3 +81,36 @@ def test_pool_is_a_constructor_argument():
     assert isinstance(custom.features[2], torch.nn.AvgPool2d)
     with pytest.raises(ValueError, match="pool must be one of"):
         make_model("C", pool="mean")
+
+
+@pytest.mark.parametrize("variant", ["C", "BlurPool-C", "APS-C"])
+def test_circular_padding_with_a_global_pool_head(variant):
+    """On a torus (circular conv padding, circular pools) with a global-average head every
+    variant is exactly invariant to shifts by a multiple of its total stride 4; APS-C to every
+    shift; with the FC head a shift by 4 moves the last map by one cell and the logits change."""
+    from shiftlab.nn.mnist_models import make_variant
+    torch.manual_seed(0)
+    gap = make_variant(variant, padding_mode="circular", head="gap").double().eval()
+    fc = make_variant(variant, padding_mode="circular", head="fc").double().eval()
+    x = torch.rand(3, 1, 28, 28, dtype=torch.float64)
+    err = lambda m, s: float((m(x) - m(torch.roll(x, s, dims=(2, 3)))).abs().max())  # noqa: E731
+    assert err(gap, (4, -8)) < 1e-12
+    assert err(fc, (4, -8)) > 1e-6
+    assert (err(gap, (1, 3)) < 1e-12) == (variant == "APS-C")
+    for m in (gap, fc):
+        assert [getattr(c, "padding_mode", "circular") for c in m.features
+                if isinstance(c, torch.nn.Conv2d)] == ["circular", "circular"]
+
+
+def test_padding_and_head_keep_the_initial_weights_and_check_their_arguments():
+    from shiftlab.nn.mnist_models import make_variant
+    torch.manual_seed(0)
+    ref = dict(make_model("C").named_parameters())
+    torch.manual_seed(0)
+    circ = dict(make_variant("BlurPool-C", padding_mode="circular").named_parameters())
+    assert ref.keys() == circ.keys() and all(torch.equal(ref[k], circ[k]) for k in ref)
+    assert make_model("A", head="gap")(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match="padding_mode"):
+        make_model("C", padding_mode="reflect")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="head"):
+        make_model("C", head="max")

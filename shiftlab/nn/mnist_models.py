@@ -24,15 +24,18 @@ starts from exactly model C's initial weights.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 from torch import nn
 
 from shiftlab.nn.aps import APSMaxPool2d
-from shiftlab.nn.blurpool import AntiAliasedMaxPool2d
+from shiftlab.nn.blurpool import AntiAliasedMaxPool2d, BlurPool2d
 
 __all__ = [
+    "HEADS",
     "MODEL_NAMES",
+    "PADDINGS",
     "POOLS",
     "VARIANTS",
     "MnistNet",
@@ -53,17 +56,29 @@ VARIANTS: tuple[str, ...] = ("BlurPool-C", "APS-C")
 _VARIANT_POOL = {"BlurPool-C": "blur", "APS-C": "aps", "C": "max"}
 
 PoolFactory = Callable[[], nn.Module]
+PaddingMode = Literal["zeros", "circular"]
 
 
-def pool_factory(pool: str | PoolFactory = "max") -> PoolFactory:
+#: the conv padding modes of :class:`MnistNet` and the heads
+PADDINGS: tuple[str, ...] = ("zeros", "circular")
+HEADS: tuple[str, ...] = ("fc", "gap")
+
+
+def pool_factory(pool: str | PoolFactory = "max", padding_mode: PaddingMode = "zeros") -> PoolFactory:
     """A zero-argument callable that builds one 2x downsampling layer: ``"max"``
-    (``MaxPool2d(2)``), ``"blur"`` (Zhang's max -> Tri-3 blur -> subsample, reflect padding),
-    ``"aps"`` (circular-padded max stride 1 -> adaptive polyphase sampling), or a callable."""
+    (``MaxPool2d(2)``), ``"blur"`` (Zhang's max -> Tri-3 blur -> subsample, reflect padding;
+    circular padding when ``padding_mode="circular"``), ``"aps"`` (circular-padded max stride 1
+    -> adaptive polyphase sampling), or a callable."""
+    if padding_mode not in PADDINGS:
+        raise ValueError(f"padding_mode must be one of {PADDINGS}, got {padding_mode!r}")
     if callable(pool):
         return pool
     if pool == "max":
         return lambda: nn.MaxPool2d(2)
     if pool == "blur":
+        if padding_mode == "circular":  # max stride 1 over a circularly padded map, then blur
+            return lambda: nn.Sequential(nn.CircularPad2d((0, 1, 0, 1)), nn.MaxPool2d(2, stride=1),
+                                         BlurPool2d(3, 2, pad_mode="circular"))
         return lambda: AntiAliasedMaxPool2d(2, 2, filter_size=3, pad_mode="reflect")
     if pool == "aps":
         return lambda: APSMaxPool2d(2, 2, filter_size=1)
@@ -82,10 +97,15 @@ class MnistNet(nn.Module):
         image_size: side of the (square) input images.
         pool: the downsampling layer at each pooling position (see :func:`pool_factory`); it
             must halve the side like ``MaxPool2d(2)``.
+        padding_mode: ``"zeros"`` (the course's models) or ``"circular"`` (the convolutions,
+            and BlurPool's blur, wrap around: the network lives on a torus).
+        head: ``"fc"`` (flatten -> FC, the course's models) or ``"gap"`` (global average pool
+            -> FC: the head is invariant to any circular shift of the last feature map).
     """
 
     def __init__(self, name: str = "C", channels: tuple[int, int] = (4, 8), hidden: int = 64,
-                 image_size: int = 28, pool: str | PoolFactory = "max") -> None:
+                 image_size: int = 28, pool: str | PoolFactory = "max", padding_mode: PaddingMode = "zeros",
+                 head: str = "fc") -> None:
         super().__init__()
         if name not in _POOLS:
             raise ValueError(f"model name must be one of {MODEL_NAMES}, got {name!r}")
@@ -95,18 +115,22 @@ class MnistNet(nn.Module):
         side = image_size // (2 if pool1 else 1) // (2 if pool2 else 1)
         if side < 1:
             raise ValueError(f"image_size {image_size} is too small for model {name}")
-        make_pool = pool_factory(pool)
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        make_pool = pool_factory(pool, padding_mode)
         c1, c2 = channels
-        layers: list[nn.Module] = [nn.Conv2d(1, c1, 3, padding=1), nn.ReLU()]
+        layers: list[nn.Module] = [nn.Conv2d(1, c1, 3, padding=1, padding_mode=padding_mode), nn.ReLU()]
         if pool1:
             layers.append(make_pool())
-        layers += [nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU()]
+        layers += [nn.Conv2d(c1, c2, 3, padding=1, padding_mode=padding_mode), nn.ReLU()]
         if pool2:
             layers.append(make_pool())
         self.name = name
+        self.padding_mode, self.head_kind = padding_mode, head
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c2 * side * side, hidden), nn.ReLU(),
-                                  nn.Linear(hidden, 10))
+        flat: list[nn.Module] = [nn.Flatten()] if head == "fc" else [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        self.head = nn.Sequential(*flat, nn.Linear(c2 * side * side if head == "fc" else c2, hidden),
+                                  nn.ReLU(), nn.Linear(hidden, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``[N, 10]`` for images ``[N, 1, H, W]``."""
@@ -116,18 +140,22 @@ class MnistNet(nn.Module):
 
 
 def make_model(name: str, channels: tuple[int, int] = (4, 8), hidden: int = 64,
-               pool: str | PoolFactory = "max") -> MnistNet:
+               pool: str | PoolFactory = "max", padding_mode: PaddingMode = "zeros", head: str = "fc") -> MnistNet:
     """Build model ``"A"``, ``"B"`` or ``"C"`` (weights from the current torch seed) with the
-    given pooling layer (``"max"``, ``"blur"``, ``"aps"`` or a factory; see :func:`pool_factory`)."""
-    return MnistNet(name, channels=channels, hidden=hidden, pool=pool)
+    given pooling layer (``"max"``, ``"blur"``, ``"aps"`` or a factory; see :func:`pool_factory`),
+    conv padding (``"zeros"`` or ``"circular"``) and head (``"fc"`` or ``"gap"``)."""
+    return MnistNet(name, channels=channels, hidden=hidden, pool=pool, padding_mode=padding_mode, head=head)
 
 
-def make_variant(name: str, channels: tuple[int, int] = (4, 8), hidden: int = 64) -> MnistNet:
+def make_variant(name: str, channels: tuple[int, int] = (4, 8), hidden: int = 64,
+                 padding_mode: PaddingMode = "zeros", head: str = "fc") -> MnistNet:
     """``"BlurPool-C"`` (``make_model("C", pool="blur")``), ``"APS-C"`` (``pool="aps"``), or
-    ``"C"`` itself (the reference); ``model.name`` says which (``C-blur3``, ``C-aps``, ``C``)."""
+    ``"C"`` itself (the reference); ``model.name`` says which (``C-blur3``, ``C-aps``, ``C``).
+    ``padding_mode`` and ``head`` are passed to :class:`MnistNet`."""
     if name not in _VARIANT_POOL:
         raise ValueError(f"variant must be one of {VARIANTS + ('C',)}, got {name!r}")
-    model = make_model("C", channels=channels, hidden=hidden, pool=_VARIANT_POOL[name])
+    model = make_model("C", channels=channels, hidden=hidden, pool=_VARIANT_POOL[name],
+                       padding_mode=padding_mode, head=head)
     model.name = {"BlurPool-C": "C-blur3", "APS-C": "C-aps", "C": "C"}[name]
     return model
 

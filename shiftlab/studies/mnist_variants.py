@@ -26,7 +26,7 @@ from shiftlab.core.device import get_device
 from shiftlab.core.glue import glue
 from shiftlab.data.mnist import MnistSplit, load_mnist
 from shiftlab.measure.shift_accuracy import GridResult, article_columns, evaluate_shift_grid, shift_consistency
-from shiftlab.nn.mnist_models import MODEL_NAMES, VARIANTS, make_model, make_variant
+from shiftlab.nn.mnist_models import MODEL_NAMES, VARIANTS, PaddingMode, make_model, make_variant
 from shiftlab.studies.mnist_pooling import MnistSettings, grid_subset, load_trained, run_mnist
 from shiftlab.train.trainer import History, evaluate_accuracy, train_model
 
@@ -132,16 +132,22 @@ class VariantResults:
 
 def _variant_payload(variant: str, settings: MnistSettings, seed: int, device: torch.device,
                      train_split: MnistSplit, test_split: MnistSplit, subset: torch.Tensor, use_cache: bool,
-                     progress: bool) -> dict[str, Any]:
-    cfg = settings.train_config("C", False, seed)
-    meta = {"variant": variant, "train": cfg.as_dict(), "train_code": CODE_VERSIONS["mnist_models"],
-            "eval": {"test_size": settings.test_size, "grid_size": settings.grid_size,
-                     "max_shift": settings.max_shift, "subset_seed": settings.subset_seed,
-                     "consistency_shift": 3}}
+                     progress: bool, augment: bool = False, padding_mode: PaddingMode = "zeros",
+                     head: str = "fc") -> dict[str, Any]:
+    cfg = settings.train_config("C", augment, seed)
+    meta: dict[str, Any] = {
+        "variant": variant, "train": cfg.as_dict(), "train_code": CODE_VERSIONS["mnist_models"],
+        "eval": {"test_size": settings.test_size, "grid_size": settings.grid_size,
+                 "max_shift": settings.max_shift, "subset_seed": settings.subset_seed,
+                 "consistency_shift": 3}}
+    if padding_mode != "zeros" or head != "fc":  # only then, so that older cache keys stay valid
+        meta["arch"] = {"padding_mode": padding_mode, "head": head}
+    stem = f"{variant}{'_aug' if augment else ''}{_arch_suffix(padding_mode, head)}_s{seed}"
 
     def compute() -> dict[str, Any]:
         tm = train_model(cfg, train_split, None, device=device, progress=progress,
-                         model_factory=lambda c: make_variant(variant, c.channels, c.hidden))
+                         model_factory=lambda c: make_variant(variant, c.channels, c.hidden,
+                                                              padding_mode=padding_mode, head=head))
         model = tm.model
         default = evaluate_accuracy(model, test_split.images[: settings.test_size],
                                     test_split.labels[: settings.test_size])
@@ -153,19 +159,30 @@ def _variant_payload(variant: str, settings: MnistSettings, seed: int, device: t
                 "shift_min": cols["shift min"], "shift": cols["shift"],
                 "consistency": shift_consistency(model, gx, 3)}
 
-    payload, _ = load_or_compute("mnist_variants", f"{variant}_s{seed}", meta, compute, use_cache=use_cache)
+    payload, _ = load_or_compute("mnist_variants", stem, meta, compute, use_cache=use_cache)
     return payload
 
 
+def _arch_suffix(padding_mode: str, head: str) -> str:
+    return ("_circ" if padding_mode == "circular" else "") + ("_gap" if head == "gap" else "")
+
+
 def load_variant(variant: str, settings: MnistSettings, seed: int, device: torch.device | str | None = None,
-                 use_cache: bool = True, progress: bool = False) -> nn.Module:
-    """The trained variant for ``settings`` and ``seed`` (trained and cached when missing)."""
+                 use_cache: bool = True, progress: bool = False, augment: bool = False,
+                 padding_mode: PaddingMode = "zeros", head: str = "fc") -> nn.Module:
+    """The trained variant for ``settings`` and ``seed`` (trained and cached when missing).
+
+    ``variant`` is ``"BlurPool-C"``, ``"APS-C"`` or ``"C"``; ``augment`` trains with the course's
+    random shifts; ``padding_mode`` and ``head`` choose the architecture (see
+    :class:`shiftlab.nn.mnist_models.MnistNet`). The defaults are chapter 08's models; model C
+    with the defaults is better loaded with :func:`shiftlab.studies.mnist_pooling.load_trained`.
+    """
     dev = get_device(device)
     tr = load_mnist("train", device=dev, limit=settings.train_size)
     te = load_mnist("test", device=dev)
     payload = _variant_payload(variant, settings, seed, dev, tr, te, grid_subset(settings).to(dev), use_cache,
-                               progress)
-    model = make_variant(variant, settings.channels, settings.hidden)
+                               progress, augment=augment, padding_mode=padding_mode, head=head)
+    model = make_variant(variant, settings.channels, settings.hidden, padding_mode=padding_mode, head=head)
     model.load_state_dict(payload["state_dict"])
     return model.to(dev).eval()
 

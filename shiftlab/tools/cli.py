@@ -16,6 +16,7 @@ never with a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -35,6 +36,8 @@ __all__ = ["main", "build_parser"]
 
 #: training digits in MNIST (the largest ``bench train --size``)
 _MNIST_TRAIN = 60000
+_DEFAULT_WIDTH: tuple[int, int] = MnistSettings().channels
+_DEFAULT_HIDDEN: int = MnistSettings().hidden
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +60,14 @@ def _positive_int(text: str, most: int | None = None) -> int:
 
 def _size(text: str) -> int:
     return _positive_int(text, _MNIST_TRAIN)
+
+
+def _width(text: str) -> tuple[int, int]:
+    """``"32,64"`` -> ``(32, 64)``: the two convolution widths of the MNIST models."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected two positive integers such as 32,64, got {text!r}")
+    return int(parts[0]), int(parts[1])
 
 
 def _device(text: str) -> torch.device:
@@ -84,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seeds", type=_positive_int, default=None,
                      help="number of seeds (default: 3, or SHIFTLAB_MNIST_SEEDS; quick mode 1)")
     rep.add_argument("--device", type=_device, default=None, help="cpu, cuda, mps (default: the best available)")
+    rep.add_argument("--width", type=_width, default=None,
+                     help=f"conv widths of A/B/C, e.g. 32,64 (default: the chapters' {_DEFAULT_WIDTH})")
+    rep.add_argument("--hidden", type=_positive_int, default=None,
+                     help=f"width of the hidden FC layer (default: the chapters' {_DEFAULT_HIDDEN})")
     rep.add_argument("--out", type=Path, default=None, help="write the numbers as JSON to this file")
     rep.add_argument("--no-cache", action="store_true",
                      help="train and evaluate without reading or writing the cache (SHIFTLAB_CACHE)")
@@ -93,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", type=_device, default=None, help="cpu, cuda, mps (default: the best available)")
     train.add_argument("--size", type=_size, default=None,
                        help=f"training digits per epoch, 1 to {_MNIST_TRAIN} (default: all)")
+    train.add_argument("--width", type=_width, default=None,
+                       help=f"conv widths of model C, e.g. 32,64 (default: the chapters' {_DEFAULT_WIDTH})")
+    train.add_argument("--hidden", type=_positive_int, default=None,
+                       help=f"width of the hidden FC layer (default: the chapters' {_DEFAULT_HIDDEN})")
     imagenet = bench_sub.add_parser("imagenet", help="images x shifts per second, batched vs one at a time (CPU)")
     imagenet.add_argument("--quick", action="store_true", help="a tiny run (2 photos x 9 shifts)")
     return parser
@@ -158,12 +177,16 @@ def _check_out(path: Path) -> None:
 def _reproduce(args: argparse.Namespace) -> int:
 
     settings = MnistSettings.default(seeds=args.seeds)
+    if args.width is not None or args.hidden is not None:
+        settings = dataclasses.replace(settings, channels=args.width or settings.channels,
+                                       hidden=args.hidden or settings.hidden)
     if args.out is not None:
         _check_out(args.out)
     if not args.no_cache:
         cache_dir()  # an unusable cache fails here (naming SHIFTLAB_CACHE and --no-cache), not on the first save
     dev = get_device(args.device)
     print(f"reproduce mnist: {'QUICK' if is_quick() else 'FULL'} mode on {dev}, seeds {list(settings.seeds)}, "
+          f"width {settings.channels[0]},{settings.channels[1]} + FC {settings.hidden}, "
           f"{settings.epochs} epoch(s), {settings.train_size} training digits, grid [-{settings.max_shift}, "
           f"{settings.max_shift}]^2 on {settings.grid_size} test digits"
           f"{', without the cache' if args.no_cache else ''}", flush=True)
@@ -182,7 +205,8 @@ def _bench(args: argparse.Namespace) -> int:
         imagenet_main(["--quick"] if args.quick else [])
         return 0
 
-    result = bench_train(device=args.device, size=args.size)
+    result = bench_train(device=args.device, size=args.size, channels=args.width or _DEFAULT_WIDTH,
+                         hidden=args.hidden or _DEFAULT_HIDDEN)
     print(result.text())
     return 0
 
