@@ -50,7 +50,7 @@ def test_04_global_sum_invariance_and_the_stride():
     assert v["head_fc"] > 1e-3 and v["head_gap_s2"] > 1e-3  # "not invariant", "far above round-off"
 
 
-def test_10_p4_is_exactly_equivariant_and_the_ordinary_conv_is_not():
-    v = values("10_beyond")
+def test_13_p4_is_exactly_equivariant_and_the_ordinary_conv_is_not():
+    v = values("13_beyond")
     assert v["p4_err"] < 1e-12 and v["pooled_err"] < 1e-12  # "to round-off" in double precision
     assert v["plain_err"] > 1e-3
