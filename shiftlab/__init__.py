@@ -5,14 +5,18 @@ layers above it in this list (a test, ``tests/test_layers.py``, fails on any oth
 
 =============  =====================================================================
 ``core``       config, device, shifts, the cache API, glue (imports nothing of shiftlab)
-``data``       MNIST, ImageNet photos, the shipped ImageNet box table
-``nn``         layers (BlurPool, APS) and models (MNIST A/B/C with a ``pool=`` argument,
-               ImageNet models)
+``data``       MNIST, ImageNet photos, the shipped ImageNet box table, the position toy,
+               the digit canvas
+``nn``         layers (BlurPool, APS) and models (MNIST A/B/C with ``pool=``,
+               ``padding_mode=`` and ``head=`` arguments, ImageNet models, the position
+               toy's FCN, the canvas networks)
 ``measure``    pure measurements: equivariance, pooling, aliasing, shift accuracy and
-               metrics, protocols, probes, position statistics, TTA
+               metrics, protocols, probes, position statistics, TTA, worst case, the
+               three shift protocols, per-layer equivariance
 ``train``      batched augmentation and the on-device trainer
 ``studies``    the chapters' cached experiments (MNIST pooling, variants, ImageNet
-               shifts, non-shiftability, TTA)
+               shifts, non-shiftability, TTA, borders, learned invariance, robustness,
+               per-layer errors)
 ``viz``        every figure and widget
 ``tools``      the command line, notebook tools, benchmarks
 =============  =====================================================================

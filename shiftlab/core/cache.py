@@ -181,6 +181,10 @@ CODE_VERSIONS: dict[str, str] = {
     "imagenet_shifts": "shift-metrics-1",  # ImageNet shift, consistency, scale, resize, TTA arrays
     "probe": "factors-1",             # architecture factors of the probed networks
     "nonshiftability": "nonshift-1",  # per-layer non-shiftability of an ImageNet model
+    "borders": "borders-1",           # the position toy: accuracy per padding and distance (studies.borders_toy)
+    "robustness": "robustness-1",     # MNIST worst case and consistency protocols (studies.robustness)
+    "layerwise": "layerwise-2",       # per-layer equivariance errors (studies.layerwise_study)
+    "canvas": "canvas-1",             # learned-invariance runs on the 56x56 canvas (studies.learned_invariance)
 }
 
 Format = Literal["torch", "npz"]

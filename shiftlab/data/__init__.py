@@ -6,4 +6,6 @@
              download, labelled with ImageNet-1k indices: what ``load_photos("auto")`` reads
              when ``SHIFTLAB_DATA`` has no photos
 ``boxes``    the ImageNet validation boxes that ship with the package (``files/``)
+``patches``  the position toy: a random patch near the left or the right border (chapter 10)
+``canvas``   MNIST digits pasted at any position of a larger canvas (chapter 11)
 """

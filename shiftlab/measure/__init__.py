@@ -12,4 +12,7 @@
 ``centring``        MNIST centres of mass, re-centring
 ``position_bias``   box-centre statistics: chi-square, Monte Carlo, placement, Holm, BH
 ``tta``             test-time augmentation over shifts, batched
+``worst_shift``     average, worst-of-random and worst-case accuracy under shifts
+``move_protocols``  roll / crop (mosaic window) / embed for digits, consistency under each
+``layerwise``       per-layer equivariance error with accumulated strides
 """

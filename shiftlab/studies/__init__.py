@@ -5,4 +5,8 @@
 ``imagenet_shifts``  the ImageNet shift study (chapter 07)
 ``nonshiftability``  subsampling factors of real networks, per-layer non-shiftability (08)
 ``tta_study``        test-time augmentation on MNIST and ImageNet (chapter 09)
+``borders_toy``      the position toy under four paddings (chapter 10)
+``layerwise_study``  per-layer equivariance of the MNIST and ImageNet networks (chapter 10)
+``learned_invariance`` digits on a canvas: trained at some positions, tested at all (chapter 11)
+``robustness``       worst case and the three shift protocols on MNIST (chapter 12)
 """

@@ -6,6 +6,7 @@
 ``imagenet_plots``   the ImageNet shift chapter's figures
 ``tta_plots``        the test-time augmentation figures
 ``bias_plots``       ImageNet box-centre and MNIST centring figures
+``beyond_plots``     the figures of chapters 10-12
 ``animations``       the explorers as players that run in the static book (jshtml frames)
 ``schematics``       drawn diagrams: pooling phase, polyphase/APS, BlurPool, shift protocols
 """
