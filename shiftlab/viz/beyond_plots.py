@@ -109,8 +109,9 @@ def plot_accuracy_maps(results: InvarianceResults, conditions: Sequence[tuple[st
     head; the training region of those classes outlined."""
     heads = list(results.settings.heads)
     fig, axes = plt.subplots(len(conditions), len(heads),
-                             figsize=(min(BOOK_WIDTH, 2.6 * len(heads) + 1.2), 2.3 * len(conditions)),
+                             figsize=(min(BOOK_WIDTH, 2.6 * len(heads) + 1.2), 2.7 * len(conditions)),
                              squeeze=False)
+    fig.subplots_adjust(hspace=0.45)
     axis = results.axis
     step = float(axis[1] - axis[0]) if len(axis) > 1 else 1.0
     im = None
