@@ -43,9 +43,9 @@ def test_circular_padding_and_global_pooling_cannot_tell_position():
     x = x.double()
     circ = PositionFCN("circular").double()
     zero = PositionFCN("zeros").double()
-    assert float((circ(x[0::2]) - circ(x[1::2])).abs().max()) < 1e-12   # at any weights
-    assert float((circ(x) - circ(torch.roll(x, (5, -7), dims=(2, 3)))).abs().max()) < 1e-12
-    assert float((zero(x[0::2]) - zero(x[1::2])).abs().max()) > 1e-6
+    assert float((circ(x[0::2]) - circ(x[1::2])).abs().max().detach()) < 1e-12   # at any weights
+    assert float((circ(x) - circ(torch.roll(x, (5, -7), dims=(2, 3)))).abs().max().detach()) < 1e-12
+    assert float((zero(x[0::2]) - zero(x[1::2])).abs().max().detach()) > 1e-6
     assert PositionFCN(depth=3).receptive_field == 7
     assert PositionFCN("valid")(torch.rand(2, 1, 16, 16)).shape == (2, 2)
     with pytest.raises(ValueError, match="padding"):
@@ -123,12 +123,12 @@ def test_aps_with_circular_padding_and_a_global_pool_is_exactly_consistent_under
     x = torch.rand(6, 1, 28, 28, dtype=torch.float64)
     views = protocol_views(x, torch.tensor([[dx, dy] for dx in range(-3, 4) for dy in range(-3, 4)]), "roll")
     logits = aps(views.flatten(0, 1)).reshape(49, 6, 10)
-    assert float((logits - logits[0]).abs().max()) < 1e-12
+    assert float((logits - logits[0]).abs().max().detach()) < 1e-12
     y = torch.zeros(6, dtype=torch.long)
     assert protocol_consistency(aps, x, y, "roll", 3)["consistency"] == 100.0
     zero = make_variant("APS-C", padding_mode="zeros", head="gap").double().eval()
     zl = zero(views.flatten(0, 1)).reshape(49, 6, 10)
-    assert float((zl - zl[0]).abs().max()) > 1e-9
+    assert float((zl - zl[0]).abs().max().detach()) > 1e-9
 
 
 # ------------------------------------------------------------------ per-layer equivariance
@@ -197,7 +197,7 @@ def test_canvas_gap_head_is_invariant_to_whole_stride_moves_away_from_the_border
     d = torch.rand(2, 1, 28, 28, dtype=torch.float64)
     a = place_on_canvas(d, torch.tensor([[8, 8], [8, 8]]), 56)
     b = place_on_canvas(d, torch.tensor([[12, 16], [12, 16]]), 56)   # moved by (4, 8): whole cells
-    assert float((net(a) - net(b)).abs().max()) < 1e-9
-    assert float((fc(a) - fc(b)).abs().max()) > 1e-6
+    assert float((net(a) - net(b)).abs().max().detach()) < 1e-9
+    assert float((fc(a) - fc(b)).abs().max().detach()) > 1e-6
     with pytest.raises(ValueError):
         CanvasNet("max")

@@ -1,5 +1,9 @@
+import dataclasses
+import json
+
 import pytest
 
+from shiftlab.studies.mnist_pooling import MnistSettings
 from shiftlab.tools import cli
 
 
@@ -155,3 +159,27 @@ def test_reproduce_takes_the_width_and_prints_it(capsys, monkeypatch):
     assert seen["settings"].channels == (16, 32) and seen["settings"].hidden == 128
     assert seen["settings"].as_dict()["channels"] == [16, 32]  # what the JSON carries
     assert "width 16,32 + FC 128" in capsys.readouterr().out
+
+
+def test_reproduce_width_refuses_width_and_runs_the_study(capsys, monkeypatch, tmp_path):
+    from shiftlab.studies import width_study
+
+    line = _user_error(capsys, ["reproduce", "width", "--width", "32,64", "--device", "cpu"])
+    assert "--width belongs to reproduce mnist" in line
+    monkeypatch.setenv("SHIFTLAB_QUICK", "1")
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path / "cache"))
+    real = width_study.run_width_study
+    tiny = dataclasses.replace(MnistSettings.default(), epochs=1, train_size=100, test_size=50, grid_size=5)
+
+    def small_run(settings, widths, hidden, device=None, use_cache=True):
+        assert list(widths) == list(width_study.default_widths()) and hidden == 16
+        return real(tiny, [(1, 2), (2, 3)], hidden=4, device=device, progress=False, use_cache=use_cache)
+
+    monkeypatch.setattr(width_study, "run_width_study", small_run)
+    out = tmp_path / "w.json"
+    assert cli.main(["reproduce", "width", "--hidden", "16", "--device", "cpu", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "reproduce width: QUICK mode" in text and "+ FC 16" in text
+    assert text.count("| conv widths | A | B | C | C - A | B - A |") == 2
+    data = json.loads(out.read_text())
+    assert sorted(data["widths"]) == ["1/2", "2/3"] and data["widths"]["1/2"]["settings"]["channels"] == [1, 2]

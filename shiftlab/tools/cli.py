@@ -4,6 +4,7 @@
 ``notebooks sync``       stamp every notebook's Colab badge and setup cell from ``_config.yml``
 ``notebooks run``        re-execute every notebook in place, top to bottom (full mode unless --quick)
 ``reproduce mnist``      train and evaluate the six MNIST configurations, print the article's tables
+``reproduce width``      the same at four conv widths: shift accuracy and the pooling gap per width
 ``bench train``          time one epoch: shiftlab trainer vs the textbook DataLoader loop
 ``bench imagenet``       images x shifts per second, batched vs one image at a time
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -27,6 +29,7 @@ import torch
 
 from shiftlab.core.config import SetupError, cache_dir, is_quick
 from shiftlab.core.device import doctor, get_device
+from shiftlab.studies import width_study
 from shiftlab.studies.mnist_pooling import MnistSettings, run_mnist
 from shiftlab.tools import notebooks as book
 from shiftlab.tools.bench import bench_train
@@ -91,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all of notebooks/)")
     run.add_argument("--quick", action="store_true", help="quick mode instead of full mode")
     rep = sub.add_parser("reproduce", help="reproduce an experiment of the course")
-    rep.add_argument("experiment", choices=["mnist"], help="which experiment")
+    rep.add_argument("experiment", choices=["mnist", "width"],
+                     help="mnist: the six configurations; width: them at every width of the width study")
     rep.add_argument("--seeds", type=_positive_int, default=None,
                      help="number of seeds (default: 3, or SHIFTLAB_MNIST_SEEDS; quick mode 1)")
     rep.add_argument("--device", type=_device, default=None, help="cpu, cuda, mps (default: the best available)")
@@ -175,8 +179,9 @@ def _check_out(path: Path) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-
     settings = MnistSettings.default(seeds=args.seeds)
+    if args.experiment == "width":
+        return _reproduce_width(args, settings)
     if args.width is not None or args.hidden is not None:
         settings = dataclasses.replace(settings, channels=args.width or settings.channels,
                                        hidden=args.hidden or settings.hidden)
@@ -196,6 +201,31 @@ def _reproduce(args: argparse.Namespace) -> int:
     print(f"wall time {results.seconds:.0f} s" + ("" if args.no_cache else " (cached runs are loaded, not retrained)"))
     if args.out is not None:
         print(f"wrote {results.to_json(args.out)}")
+    return 0
+
+
+def _reproduce_width(args: argparse.Namespace, settings: MnistSettings) -> int:
+    if args.width is not None:
+        raise SetupError("reproduce width trains every width of the study; --width belongs to reproduce mnist")
+    if args.out is not None:
+        _check_out(args.out)
+    if not args.no_cache:
+        cache_dir()
+    dev = get_device(args.device)
+    hidden = args.hidden or width_study.STUDY_HIDDEN
+    widths = width_study.default_widths()
+    print(f"reproduce width: {'QUICK' if is_quick() else 'FULL'} mode on {dev}, seeds {list(settings.seeds)}, "
+          f"widths {', '.join(width_study.width_label(w) for w in widths)} + FC {hidden}, {settings.epochs} epoch(s), "
+          f"{settings.train_size} training digits{', without the cache' if args.no_cache else ''}", flush=True)
+    study = width_study.run_width_study(settings, widths, hidden=hidden, device=dev, use_cache=not args.no_cache)
+    for aug in (False, True):
+        print(f"\n'shift' accuracy {'with' if aug else 'without'} augmentation (mean ± std over seeds) "
+              "and the pooling gaps (± standard error)")
+        print(study.markdown(aug))
+    print(f"\nwall time {study.seconds:.0f} s")
+    if args.out is not None:
+        args.out.write_text(json.dumps(study.to_dict(), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
     return 0
 
 

@@ -3,6 +3,7 @@
 ``plotting``         book style, image rows, heatmaps, tables
 ``widgets``          the equivariance and pooling explorers
 ``mnist_explorers``  MNIST result figures and the digit explorer
+``width_plots``      the width study: shift accuracy and the pooling gap against width
 ``imagenet_plots``   the ImageNet shift chapter's figures
 ``tta_plots``        the test-time augmentation figures
 ``bias_plots``       ImageNet box-centre and MNIST centring figures
