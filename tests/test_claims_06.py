@@ -23,41 +23,48 @@ def test_shift_distribution_matches_the_rounding(v):
     assert v["aug_frac_3"] == pytest.approx(0.3 / 5.6, abs=0.01)
 
 
-def test_augmentation_costs_a_few_tenths_on_centred_digits(v):
+def test_augmentation_changes_centred_digits_almost_nothing(v):
     for m in "ABC":
         cost = v[f"mnist_aug_cost_{m}"]
         assert cost == pytest.approx(v[f"mnist_noaug_{m}_default"] - v[f"mnist_aug_{m}_default"])
-        assert 0 < cost < 0.01  # "a few tenths of a point"
+        assert abs(cost) < 0.002  # "less than a fifth of a point"
         spread = max(v[f"mnist_noaug_{m}_default_std"], v[f"mnist_aug_{m}_default_std"])
-        assert cost <= 2 * spread  # "about the size of the seed-to-seed spread"
+        assert abs(cost) <= 2 * spread  # "within twice the seed-to-seed spread"
 
 
 def test_plateau_inside_the_range_and_cliff_outside(v):
     for m in "ABC":
-        assert 0 < v[f"mnist_aug_{m}_loss3"] < 0.06  # "lose only a few points" at r = 3
-        assert v[f"mnist_aug_{m}_ring5"] < v[f"mnist_aug_{m}_ring3"] - 0.2  # "falls almost as steeply"
+        assert 0 < v[f"mnist_aug_{m}_loss3"] < 0.02  # "lose only" a point or two at r = 3
+        assert v[f"mnist_aug_{m}_ring3"] > 0.97  # "stay near 0.98 up to 3 pixels" (alt text)
+        assert v[f"mnist_aug_{m}_ring6"] < v[f"mnist_aug_{m}_ring4"] - 0.3  # "falls steeply"
         assert v[f"mnist_aug_{m}_ring8"] < 0.25 and v[f"mnist_noaug_{m}_ring8"] < 0.15
         assert v[f"mnist_aug_{m}_ring8"] < v[f"mnist_aug_{m}_ring3"]  # exercise 1
 
 
-def test_pooling_stretches_the_plateau_by_a_few_points(v):
+def test_pooling_stretches_the_plateau_by_one_to_four_points(v):
     for m in "BC":
         for r in (4, 5):
             gain = v[f"mnist_aug_ringgain_{m}_{r}"]
             assert gain == pytest.approx(v[f"mnist_aug_{m}_ring{r}"] - v[f"mnist_aug_A_ring{r}"])
-            assert 0 < gain < 0.05
+            assert 0.005 < gain < 0.045
 
 
 def test_table_bullets(v):
-    for m in "BC":  # "up to two points above ours for B and C"
-        assert 0 < ARTICLE_AUG[m][0] - v[f"mnist_aug_{m}_default"] <= 0.02
-        assert v[f"mnist_aug_{m}_shift"] < ARTICLE_AUG[m][2]  # "its B and C are higher"
-    assert 0.005 <= v["mnist_aug_A_default"] - ARTICLE_AUG["A"][0] <= 0.015  # "one point below"
-    assert abs(v["mnist_aug_A_shift"] - 0.950) <= v["mnist_aug_A_shift_std"]  # "match within spread"
     for m in "ABC":
-        assert 0.9 <= v[f"mnist_aug_{m}_shift"] <= 0.97  # "about 0.95"
-        assert 0.65 <= v[f"mnist_noaug_{m}_shift"] <= 0.75  # "from about 0.70"
-        assert v[f"mnist_aug_{m}_shiftmin"] < v[f"mnist_aug_{m}_default"]  # "slightly below"
+        for key, i in (("default", 0), ("shiftmin", 1), ("shift", 2)):
+            ours = v[f"mnist_aug_{m}_{key}"]
+            assert v[f"mnist_aug_{m}_{key}_vs_article"] == pytest.approx(ours - ARTICLE_AUG[m][i])
+    # "about two points below ours for A, one point below for B, level with ours for C"
+    assert 0.015 <= v["mnist_aug_A_default_vs_article"] <= 0.025
+    assert 0.005 <= v["mnist_aug_B_default_vs_article"] <= 0.015
+    assert abs(v["mnist_aug_C_default_vs_article"]) < 0.002
+    # "the article's C we match; its A and B are below ours"
+    assert abs(v["mnist_aug_C_shift_vs_article"]) < max(0.005, 2 * v["mnist_aug_C_shift_std"])
+    assert v["mnist_aug_A_shift_vs_article"] > 0 and v["mnist_aug_B_shift_vs_article"] > 0
+    for m in "ABC":
+        assert 0.975 <= v[f"mnist_aug_{m}_shift"] <= 0.985  # "about 0.98"
+        assert 0.75 <= v[f"mnist_noaug_{m}_shift"] <= 0.83  # "from 0.75-0.83"
+    assert v["mnist_aug_A_shiftmin"] > v["mnist_aug_A_default"]  # "so is ours"
     shifts = [v[f"mnist_aug_{m}_shift"] for m in "ABC"]
     assert v["mnist_aug_shift_spread"] == pytest.approx(max(shifts) - min(shifts))
     assert v["mnist_aug_shift_spread"] < 0.01  # "the architecture hardly matters"
@@ -73,10 +80,12 @@ def test_augmentation_matters_more_than_pooling(v):
     pool, aug = v["mnist_pool_gain"], v["mnist_aug_gain"]
     assert pool == pytest.approx(v["mnist_noaug_C_shift"] - v["mnist_noaug_A_shift"])
     assert aug == pytest.approx(v["mnist_aug_A_shift"] - v["mnist_noaug_A_shift"])
-    assert 0 < pool < 2 * v["mnist_pool_gain_se"]  # "within two standard errors of zero"
+    assert v["mnist_pool_gain_b"] == pytest.approx(v["mnist_noaug_B_shift"] - v["mnist_noaug_A_shift"])
+    assert pool > 4 * v["mnist_pool_gain_se"]  # "a real ... pooling effect"
+    assert v["mnist_pool_gain_b"] > 2 * v["mnist_pool_gain_b_se"]
     assert aug > 4 * v["mnist_aug_gain_se"]
-    assert 7 <= aug / pool <= 14  # "about ten times"
-    assert v["mnist_noaug_B_shift"] <= v["mnist_noaug_A_shift"]  # "one pooling stage gains nothing"
+    assert v["mnist_aug_over_pool"] == pytest.approx(aug / pool)
+    assert v["mnist_aug_over_pool"] > 2  # "augmentation matters more"
     assert v["mnist_article_pool_gain"] == pytest.approx(0.843 - 0.686)
     assert v["mnist_article_aug_gain"] == pytest.approx(0.950 - 0.686)
-    assert v["mnist_article_aug_gain"] > v["mnist_article_pool_gain"]  # "point the same way"
+    assert v["mnist_article_aug_gain"] > v["mnist_article_pool_gain"] > pool  # "a larger pooling effect"

@@ -163,7 +163,8 @@ def test_protocol_study_tiny(monkeypatch, tmp_path):
     from shiftlab.viz.beyond_plots import plot_protocols
 
     monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path))
-    s = MnistSettings(seeds=(0,), epochs=1, train_size=300, test_size=100, grid_size=20)
+    s = MnistSettings(seeds=(0,), epochs=1, train_size=300, test_size=100, grid_size=20,
+                      channels=(4, 8), hidden=64)
     rows = (("C", "C", "zeros", "fc"), ("APS-C circ GAP", "APS-C", "circular", "gap"))
     r = robustness.run_protocols(s, rows=rows, max_shift=2, progress=False)
     t = r.table()

@@ -1,10 +1,21 @@
+import dataclasses
 import json
 import os
 
 import numpy as np
 import pytest
 
-from shiftlab.studies.mnist_pooling import ARTICLE, MnistResults, MnistSettings, grid_subset, run_mnist
+from shiftlab.studies.mnist_pooling import (
+    ARTICLE,
+    HEADLINE_HIDDEN,
+    HEADLINE_WIDTH,
+    NARROW_HIDDEN,
+    NARROW_WIDTH,
+    MnistResults,
+    MnistSettings,
+    grid_subset,
+    run_mnist,
+)
 from shiftlab.tools.cli import build_parser
 
 TINY = MnistSettings(seeds=(0, 1), epochs=1, train_size=256, test_size=200, grid_size=8, max_shift=3,
@@ -57,6 +68,9 @@ def test_json_roundtrip(results, tmp_path):
 def test_settings():
     quick = MnistSettings.default()  # the tests run in quick mode
     assert quick.seeds == (0,) and quick.epochs == 1
+    assert (quick.channels, quick.hidden) == (NARROW_WIDTH, NARROW_HIDDEN)  # quick mode stays narrow
+    assert MnistSettings.narrow() == quick
+    assert (MnistSettings().channels, MnistSettings().hidden) == ((32, 64), 128)  # the headline
     assert MnistSettings.default(seeds=3).seeds == (0, 1, 2)
     assert len(set(grid_subset(TINY).tolist())) == TINY.grid_size
     assert grid_subset(TINY).tolist() == grid_subset(TINY).tolist()
@@ -70,6 +84,11 @@ def test_seeds_from_environment(monkeypatch):
     monkeypatch.setenv("SHIFTLAB_QUICK", "0")
     monkeypatch.setenv("SHIFTLAB_MNIST_SEEDS", "2")
     assert MnistSettings.default().seeds == (0, 1) and MnistSettings.default().epochs == 5
+    full = MnistSettings.default()
+    assert (full.channels, full.hidden) == (HEADLINE_WIDTH, HEADLINE_HIDDEN) == ((32, 64), 128)
+    narrow = MnistSettings.narrow()
+    assert (narrow.channels, narrow.hidden) == ((4, 8), 64)
+    assert dataclasses.replace(narrow, channels=full.channels, hidden=full.hidden) == full
     assert MnistSettings.default(seeds=4).seeds == (0, 1, 2, 3)
     monkeypatch.setenv("SHIFTLAB_MNIST_SEEDS", "two")
     with pytest.raises(ValueError):

@@ -128,7 +128,8 @@ def test_worst_case_study_tiny(monkeypatch, tmp_path):
     from shiftlab.viz.beyond_plots import plot_worst_case
 
     monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path))
-    s = MnistSettings(seeds=(0,), epochs=1, train_size=300, test_size=100, grid_size=20)
+    s = MnistSettings(seeds=(0,), epochs=1, train_size=300, test_size=100, grid_size=20,
+                      channels=(4, 8), hidden=64)
     r = robustness.run_worst_case(s, models=("C", "APS-C"), progress=False)
     assert r.n_digits == 20 and list(r.values) == ["C", "C+aug", "APS-C", "APS-C+aug"]
     t = r.table()

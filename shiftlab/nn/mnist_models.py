@@ -9,9 +9,11 @@ In the lineage of Kauderer-Abrams (2017; his C, CP, CPCP):
 Every convolution is 3x3 with stride 1 and ``"same"`` zero padding (padding 1), so it is
 translation equivariant up to the border; the max pools are 2x2 with stride 2. Removing the
 pools from C gives B (one pool) and A (none): the only other difference is the width of the
-first fully connected layer, which has to match the flattened feature map. The widths
-(4 and 8 channels by default) are deliberately small so that the full reproduction (18 models)
-trains on a 2-core CPU; they still reach about 98 % on MNIST.
+first fully connected layer, which has to match the flattened feature map. The layer's
+defaults (4 and 8 channels, FC 64) are the narrow networks of quick mode, which train in
+seconds on a CPU and still reach about 98 % on MNIST; the chapters' headline experiment uses
+the lineage's widths, 32 and 64 channels and FC 128
+(:data:`shiftlab.studies.mnist_pooling.HEADLINE_WIDTH`).
 
 The pooling layer is a constructor argument (as timm's models take their anti-aliasing layer):
 ``make_model("C", pool="blur")`` is Zhang's BlurPool-C (each ``MaxPool2d(2)`` becomes max

@@ -31,6 +31,10 @@ from shiftlab.train.trainer import History, TrainConfig, TrainedModel, evaluate_
 __all__ = [
     "ARTICLE",
     "COLUMNS",
+    "HEADLINE_WIDTH",
+    "HEADLINE_HIDDEN",
+    "NARROW_WIDTH",
+    "NARROW_HIDDEN",
     "MnistSettings",
     "RunResult",
     "MnistResults",
@@ -47,6 +51,16 @@ ARTICLE: dict[bool, dict[str, tuple[float, float, float]]] = {
     True: {"A": (0.968, 0.974, 0.950), "B": (0.980, 0.982, 0.966), "C": (0.989, 0.989, 0.983)},
 }
 
+#: conv widths and hidden FC width of the headline experiment: those of the articles' lineage
+#: (Kauderer-Abrams; the Keras MNIST examples that such blog experiments start from)
+HEADLINE_WIDTH: tuple[int, int] = (32, 64)
+HEADLINE_HIDDEN: int = 128
+
+#: the narrow networks of quick mode, and of the chapters that reuse MNIST models for their own
+#: questions (data bias, borders, the worst case) on a CPU budget: see :meth:`MnistSettings.narrow`
+NARROW_WIDTH: tuple[int, int] = (4, 8)
+NARROW_HIDDEN: int = 64
+
 
 @dataclass(frozen=True)
 class MnistSettings:
@@ -59,6 +73,8 @@ class MnistSettings:
         grid_size: digits shifted over the whole grid (a fixed random subset of the test set,
             drawn with :data:`subset_seed`).
         max_shift: the grid is ``[-max_shift, max_shift]^2``.
+        channels, hidden: conv widths and hidden FC width of A, B and C (default: the headline
+            width, :data:`HEADLINE_WIDTH` and :data:`HEADLINE_HIDDEN`).
     """
 
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -68,8 +84,8 @@ class MnistSettings:
     grid_size: int = 1000
     max_shift: int = 8
     subset_seed: int = 1234
-    channels: tuple[int, int] = (4, 8)
-    hidden: int = 64
+    channels: tuple[int, int] = HEADLINE_WIDTH
+    hidden: int = HEADLINE_HIDDEN
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
@@ -85,13 +101,16 @@ class MnistSettings:
 
     @classmethod
     def default(cls, seeds: int | None = None) -> MnistSettings:
-        """Quick mode: 1 seed, 1 epoch, 5,000 training digits, 100 grid digits. Full mode:
-        3 seeds, 5 epochs, all 60,000 training digits, 1,000 grid digits, 10,000 test digits.
+        """Quick mode: 1 seed, 1 epoch, 5,000 training digits, 100 grid digits, narrow networks
+        (:data:`NARROW_WIDTH`, :data:`NARROW_HIDDEN`). Full mode: 3 seeds, 5 epochs, all 60,000
+        training digits, 1,000 grid digits, 10,000 test digits, the headline width
+        (:data:`HEADLINE_WIDTH`, :data:`HEADLINE_HIDDEN`).
 
         ``seeds=N`` uses seeds ``0 .. N-1``; without it, the environment variable
         ``SHIFTLAB_MNIST_SEEDS`` (when set) gives N in full mode.
         """
-        base = quick_or_full(cls(seeds=(0,), epochs=1, train_size=5000, test_size=2000, grid_size=100), cls())
+        base = quick_or_full(cls(seeds=(0,), epochs=1, train_size=5000, test_size=2000, grid_size=100,
+                                 channels=NARROW_WIDTH, hidden=NARROW_HIDDEN), cls())
         if seeds is None and not quick_or_full(True, False):
             raw = os.environ.get("SHIFTLAB_MNIST_SEEDS", "").strip()
             if raw:
@@ -101,6 +120,13 @@ class MnistSettings:
         if seeds is not None and (isinstance(seeds, bool) or int(seeds) < 1):
             raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
         return base if seeds is None else dataclasses.replace(base, seeds=tuple(range(int(seeds))))
+
+    @classmethod
+    def narrow(cls, seeds: int | None = None) -> MnistSettings:
+        """:meth:`default` with the narrow networks (:data:`NARROW_WIDTH`, :data:`NARROW_HIDDEN`)
+        in both modes: what the chapters that reuse MNIST models for their own questions train,
+        so that their full runs stay within a CPU budget."""
+        return dataclasses.replace(cls.default(seeds), channels=NARROW_WIDTH, hidden=NARROW_HIDDEN)
 
     def train_config(self, model: str, augment: bool, seed: int) -> TrainConfig:
         return TrainConfig(model=model, augment=augment, epochs=self.epochs, seed=seed,

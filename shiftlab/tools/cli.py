@@ -30,7 +30,14 @@ import torch
 from shiftlab.core.config import SetupError, cache_dir, is_quick
 from shiftlab.core.device import doctor, get_device
 from shiftlab.studies import width_study
-from shiftlab.studies.mnist_pooling import MnistSettings, run_mnist
+from shiftlab.studies.mnist_pooling import (
+    HEADLINE_HIDDEN,
+    HEADLINE_WIDTH,
+    NARROW_HIDDEN,
+    NARROW_WIDTH,
+    MnistSettings,
+    run_mnist,
+)
 from shiftlab.tools import notebooks as book
 from shiftlab.tools.bench import bench_train
 from shiftlab.tools.imagenet_bench import main as imagenet_main
@@ -39,8 +46,10 @@ __all__ = ["main", "build_parser"]
 
 #: training digits in MNIST (the largest ``bench train --size``)
 _MNIST_TRAIN = 60000
-_DEFAULT_WIDTH: tuple[int, int] = MnistSettings().channels
-_DEFAULT_HIDDEN: int = MnistSettings().hidden
+_DEFAULT_WIDTH: tuple[int, int] = HEADLINE_WIDTH
+_DEFAULT_HIDDEN: int = HEADLINE_HIDDEN
+_W = f"{HEADLINE_WIDTH[0]},{HEADLINE_WIDTH[1]}"
+_NW = f"{NARROW_WIDTH[0]},{NARROW_WIDTH[1]}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="number of seeds (default: 3, or SHIFTLAB_MNIST_SEEDS; quick mode 1)")
     rep.add_argument("--device", type=_device, default=None, help="cpu, cuda, mps (default: the best available)")
     rep.add_argument("--width", type=_width, default=None,
-                     help=f"conv widths of A/B/C, e.g. 32,64 (default: the chapters' {_DEFAULT_WIDTH})")
+                     help=f"conv widths of A/B/C, e.g. 16,32 (default: the headline {_W}; quick mode {_NW})")
     rep.add_argument("--hidden", type=_positive_int, default=None,
-                     help=f"width of the hidden FC layer (default: the chapters' {_DEFAULT_HIDDEN})")
+                     help=f"width of the hidden FC layer (default: the headline {HEADLINE_HIDDEN}; "
+                          f"quick mode {NARROW_HIDDEN}; reproduce width: {width_study.STUDY_HIDDEN})")
     rep.add_argument("--out", type=Path, default=None, help="write the numbers as JSON to this file")
     rep.add_argument("--no-cache", action="store_true",
                      help="train and evaluate without reading or writing the cache (SHIFTLAB_CACHE)")
@@ -113,9 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--size", type=_size, default=None,
                        help=f"training digits per epoch, 1 to {_MNIST_TRAIN} (default: all)")
     train.add_argument("--width", type=_width, default=None,
-                       help=f"conv widths of model C, e.g. 32,64 (default: the chapters' {_DEFAULT_WIDTH})")
+                       help=f"conv widths of model C, e.g. 4,8 (default: the headline {_W})")
     train.add_argument("--hidden", type=_positive_int, default=None,
-                       help=f"width of the hidden FC layer (default: the chapters' {_DEFAULT_HIDDEN})")
+                       help=f"width of the hidden FC layer (default: the headline {HEADLINE_HIDDEN})")
     imagenet = bench_sub.add_parser("imagenet", help="images x shifts per second, batched vs one at a time (CPU)")
     imagenet.add_argument("--quick", action="store_true", help="a tiny run (2 photos x 9 shifts)")
     return parser
