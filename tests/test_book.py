@@ -1,6 +1,7 @@
 """The notebook conventions, checked on every committed notebook."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,21 @@ def test_every_notebook_is_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for path in NOTEBOOKS:
         assert f"notebooks/{path.stem}" in toc
+
+
+def test_execute_notebook_keeps_shown_figures_and_restores_the_environment(tmp_path, monkeypatch):
+    """A test environment's MPLBACKEND=Agg must not reach the kernel: plt.show() keeps its PNG."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os\nprint(os.environ['SHIFTLAB_QUICK'])"),
+                nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()")]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("SHIFTLAB_QUICK", raising=False)
+    assert book.execute_notebook(path, quick=True, timeout=120) > 0
+    out = nbformat.read(path, as_version=4)
+    assert out.cells[0].outputs[0]["text"].strip() == "1"
+    assert any("image/png" in o.get("data", {}) for o in out.cells[1].outputs)
+    assert os.environ["MPLBACKEND"] == "Agg" and "SHIFTLAB_QUICK" not in os.environ

@@ -144,6 +144,9 @@ def execute_notebook(path: Path, quick: bool = False, timeout: int | None = None
     full-mode training cell on a small CPU can take longer than any fixed limit (3 seeds of the
     MNIST models took over 30 minutes on a loaded 2-core machine).
 
+    The kernel runs without ``MPLBACKEND`` (a non-interactive backend such as ``Agg`` set for the
+    tests would drop every figure a cell shows with ``plt.show()``); it is restored afterwards.
+
     Raises the first cell error, leaving the file untouched.
     """
     import nbformat
@@ -151,6 +154,7 @@ def execute_notebook(path: Path, quick: bool = False, timeout: int | None = None
 
     nb = nbformat.read(path, as_version=4)
     env_before = os.environ.get("SHIFTLAB_QUICK")
+    backend_before = os.environ.pop("MPLBACKEND", None)
     os.environ["SHIFTLAB_QUICK"] = "1" if quick else "0"
     start = time.perf_counter()
     try:
@@ -169,5 +173,7 @@ def execute_notebook(path: Path, quick: bool = False, timeout: int | None = None
             os.environ.pop("SHIFTLAB_QUICK", None)
         else:
             os.environ["SHIFTLAB_QUICK"] = env_before
+        if backend_before is not None:
+            os.environ["MPLBACKEND"] = backend_before
     nbformat.write(nb, path)
     return time.perf_counter() - start
