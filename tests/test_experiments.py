@@ -55,6 +55,21 @@ def test_tables_mean_std(results):
     assert res.mean_grid("C", True).shape == (7, 7)
 
 
+def test_glue_tables_glues_means_spreads_and_differences_to_the_article(results, monkeypatch):
+    from shiftlab.studies import mnist_pooling
+
+    res, _ = results
+    seen = {}
+    monkeypatch.setattr(mnist_pooling, "glue", lambda name, value, kind=None: seen.update({name: (value, kind)}))
+    res.glue_tables()
+    assert len(seen) == 2 * 3 * 3 * 3  # (no aug, aug) x models x columns x (mean, std, vs article)
+    mean, std = res.table(True)["B"]["shift min"]
+    assert seen["mnist_aug_B_shiftmin"] == (mean, "accuracy")
+    assert seen["mnist_aug_B_shiftmin_std"] == (std, "nonneg")
+    assert seen["mnist_aug_B_shiftmin_vs_article"] == (pytest.approx(mean - ARTICLE[True]["B"][1]), "signed")
+    assert seen["mnist_noaug_C_shift_vs_article"][0] == pytest.approx(res.table(False)["C"]["shift"][0] - 0.843)
+
+
 def test_json_roundtrip(results, tmp_path):
     res, _ = results
     p = res.to_json(tmp_path / "r.json")

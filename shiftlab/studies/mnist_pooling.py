@@ -244,13 +244,15 @@ class MnistResults:
 
     def glue_tables(self, prefix: str = "mnist") -> None:
         """Glue every table cell for the prose: ``{prefix}_{noaug|aug}_{A|B|C}_{default|shiftmin|shift}``
-        (mean) and the same name with ``_std``."""
+        (mean), the same name with ``_std``, and with ``_vs_article`` (mean minus the article's
+        value, :data:`ARTICLE`)."""
         for aug in (False, True):
             for m, cols in self.table(aug).items():
                 for c, (mu, sd) in cols.items():
                     name = f"{prefix}_{'aug' if aug else 'noaug'}_{m}_{c.replace(' ', '')}"
                     glue(name, mu, kind="accuracy")
                     glue(name + "_std", sd, kind="nonneg")
+                    glue(name + "_vs_article", mu - ARTICLE[aug][m][COLUMNS.index(c)], kind="signed")
 
     def to_dict(self) -> dict[str, Any]:
         summary = {("aug" if a else "no_aug"): {m: {c: {"mean": v[0], "std": v[1]} for c, v in cols.items()}

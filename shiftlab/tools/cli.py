@@ -46,8 +46,6 @@ __all__ = ["main", "build_parser"]
 
 #: training digits in MNIST (the largest ``bench train --size``)
 _MNIST_TRAIN = 60000
-_DEFAULT_WIDTH: tuple[int, int] = HEADLINE_WIDTH
-_DEFAULT_HIDDEN: int = HEADLINE_HIDDEN
 _W = f"{HEADLINE_WIDTH[0]},{HEADLINE_WIDTH[1]}"
 _NW = f"{NARROW_WIDTH[0]},{NARROW_WIDTH[1]}"
 
@@ -245,8 +243,8 @@ def _bench(args: argparse.Namespace) -> int:
         imagenet_main(["--quick"] if args.quick else [])
         return 0
 
-    result = bench_train(device=args.device, size=args.size, channels=args.width or _DEFAULT_WIDTH,
-                         hidden=args.hidden or _DEFAULT_HIDDEN)
+    result = bench_train(device=args.device, size=args.size, channels=args.width or HEADLINE_WIDTH,
+                         hidden=args.hidden or HEADLINE_HIDDEN)
     print(result.text())
     return 0
 
