@@ -179,7 +179,8 @@ def test_reproduce_width_refuses_width_and_runs_the_study(capsys, monkeypatch, t
     out = tmp_path / "w.json"
     assert cli.main(["reproduce", "width", "--hidden", "16", "--device", "cpu", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "reproduce width: QUICK mode" in text and "+ FC 16" in text
+    assert "reproduce width: QUICK mode" in text and "+ FC 16" in text and "grid [-3, 3]^2" in text
     assert text.count("| conv widths | A | B | C | C - A | B - A |") == 2
     data = json.loads(out.read_text())
     assert sorted(data["widths"]) == ["1/2", "2/3"] and data["widths"]["1/2"]["settings"]["channels"] == [1, 2]
+    assert data["widths"]["1/2"]["settings"]["max_shift"] == 3

@@ -3,6 +3,8 @@ differences of the per-width tables, bad input fails clearly, and the figure is 
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -34,6 +36,20 @@ def test_each_width_trains_its_own_networks(study):
     for w, r in study.results.items():
         assert r.settings.channels == w and r.settings.hidden == 8
         assert len(r.runs) == 2 * 2 * 3                       # seeds x augment x models
+        assert r.settings.max_shift == ws.STUDY_MAX_SHIFT == 3 and TINY.max_shift == 8
+        assert all(x.grid.as_image(x.grid.accuracy).shape == (7, 7) for x in r.runs)
+
+
+def test_the_small_grid_gives_the_numbers_of_the_large_one(study):
+    """Same digits, same shifts: the study's columns equal run_mnist's with the 17 x 17 grid."""
+    from shiftlab.studies.mnist_pooling import run_mnist
+
+    w = (1, 2)
+    big = run_mnist(dataclasses.replace(TINY, channels=w, hidden=8), progress=False)
+    assert big.settings.max_shift == 8
+    for a, b in zip(big.runs, study.results[w].runs, strict=True):
+        assert (a.model, a.augment, a.seed) == (b.model, b.augment, b.seed)
+        assert a.columns == pytest.approx(b.columns, abs=1e-12)
 
 
 def test_columns_and_gaps_are_the_per_width_tables(study):
@@ -80,6 +96,9 @@ def test_bad_widths_raise(widths):
 def test_bad_hidden_and_names_raise(study):
     with pytest.raises(ValueError, match="hidden"):
         ws.run_width_study(TINY, widths=[(1, 2)], hidden=0, progress=False)
+    for bad in (2, 3.5, True):
+        with pytest.raises(ValueError, match="max_shift"):
+            ws.run_width_study(TINY, widths=[(1, 2)], max_shift=bad, progress=False)
     with pytest.raises(ValueError, match="model"):
         study.column("D", False)
     with pytest.raises(ValueError, match="column"):

@@ -224,7 +224,9 @@ def _reproduce_width(args: argparse.Namespace, settings: MnistSettings) -> int:
     widths = width_study.default_widths()
     print(f"reproduce width: {'QUICK' if is_quick() else 'FULL'} mode on {dev}, seeds {list(settings.seeds)}, "
           f"widths {', '.join(width_study.width_label(w) for w in widths)} + FC {hidden}, {settings.epochs} epoch(s), "
-          f"{settings.train_size} training digits{', without the cache' if args.no_cache else ''}", flush=True)
+          f"{settings.train_size} training digits, grid [-{width_study.STUDY_MAX_SHIFT}, "
+          f"{width_study.STUDY_MAX_SHIFT}]^2 on {settings.grid_size} test digits"
+          f"{', without the cache' if args.no_cache else ''}", flush=True)
     study = width_study.run_width_study(settings, widths, hidden=hidden, device=dev, use_cache=not args.no_cache)
     for aug in (False, True):
         print(f"\n'shift' accuracy {'with' if aug else 'without'} augmentation (mean ± std over seeds) "
