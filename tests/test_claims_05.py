@@ -102,3 +102,33 @@ def test_exercise_answers(v):
     drops = {m: v[f"mnist_ex3_drop_{m}"] for m in "ABC"}
     assert v["mnist_ex3_worst"] == max(drops, key=drops.get)
     assert drops["A"] > drops["B"] > drops["C"] > 0  # "the fewer pools, the larger the drop"
+
+
+WIDTHS = ("4x8", "8x16", "16x32", "32x64")
+
+
+def test_width_study_sentences(v):
+    gap = {w: v[f"width_{w}_noaug_gap_CA"] for w in WIDTHS}
+    gap_b = {w: v[f"width_{w}_noaug_gap_BA"] for w in WIDTHS}
+    # the study's headline column is the headline run itself
+    assert gap["32x64"] == pytest.approx(v["mnist_pool_gain"])
+    assert gap_b["32x64"] == pytest.approx(v["mnist_pool_gain_b"])
+    # narrowest: two pools gain "only" ... (resolved), one pool "nothing measurable"
+    assert 0 < gap["4x8"] < 0.5 * gap["32x64"]
+    assert gap["4x8"] > 3 * v["width_4x8_noaug_gap_CA_se"]
+    assert abs(gap_b["4x8"]) < 2 * v["width_4x8_noaug_gap_BA_se"]
+    # "at 8 and 16 channels already ...; beyond that it grows slowly" (and B - A "follows")
+    assert gap["8x16"] - gap["4x8"] > 2 * (gap["32x64"] - gap["8x16"]) > 0
+    assert list(gap.values()) == sorted(gap.values())
+    assert list(gap_b.values()) == sorted(gap_b.values())
+    # "C's 'shift' accuracy rises from ... to ..., while A's barely moves"
+    c_rise = v["width_32x64_noaug_C"] - v["width_4x8_noaug_C"]
+    a_rise = v["width_32x64_noaug_A"] - v["width_4x8_noaug_A"]
+    assert c_rise > 2 * a_rise and a_rise < 0.03
+    # "our model A copes with shifts better than the article's (0.686) at every width"
+    assert min(v[f"width_{w}_noaug_A"] for w in WIDTHS) > ARTICLE["A"][2] + 0.03
+    # "even at the headline width the gap is ...% of the article's"; "do not bring it up"
+    assert v["mnist_pool_gain_share"] < 0.6 and max(gap.values()) < v["mnist_article_pool_gain"]
+    # "with augmentation both gaps stay within a point of zero at every width"
+    for w in WIDTHS:
+        assert abs(v[f"width_{w}_aug_gap_CA"]) < 0.01 and abs(v[f"width_{w}_aug_gap_BA"]) < 0.01

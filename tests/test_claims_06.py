@@ -89,3 +89,30 @@ def test_augmentation_matters_more_than_pooling(v):
     assert v["mnist_article_pool_gain"] == pytest.approx(0.843 - 0.686)
     assert v["mnist_article_aug_gain"] == pytest.approx(0.950 - 0.686)
     assert v["mnist_article_aug_gain"] > v["mnist_article_pool_gain"] > pool  # "a larger pooling effect"
+
+
+def test_augmentation_beats_pooling_at_every_width(v):
+    v05 = values("05_mnist_pooling")
+    widths = ("4x8", "8x16", "16x32", "32x64")
+    # "lifts model A's 'shift' accuracy by ... to ..., almost the same amount"
+    gains = [v05[f"width_{w}_aug_A"] - v05[f"width_{w}_noaug_A"] for w in widths]
+    assert min(gains) == pytest.approx(v["width_aug_gain_min"])
+    assert max(gains) == pytest.approx(v["width_aug_gain_max"])
+    assert v["width_aug_gain_max"] - v["width_aug_gain_min"] < 0.03
+    # "while the pooling gain (C - A) grows with width"
+    pools = [v05[f"width_{w}_noaug_gap_CA"] for w in widths]
+    assert pools == sorted(pools) and pools[0] > 0
+    # "... to ... times the pooling gain: the most at the narrowest width, the least at the
+    # headline width"
+    ratios = [g / p for g, p in zip(gains, pools, strict=True)]
+    assert min(ratios) == pytest.approx(v["width_aug_over_pool_min"])
+    assert v["width_aug_over_pool_min"] > 3  # "at least 3.1 times"
+    assert v["width_aug_over_pool_narrowest"] == pytest.approx(v["width_aug_over_pool_max"])
+    assert v["width_aug_over_pool_widest"] == pytest.approx(v["width_aug_over_pool_min"])
+    # "C and A differ by at most ... on 'shift'" with augmentation: "equal at every width"
+    diffs = [abs(v05[f"width_{w}_aug_gap_CA"]) for w in widths]
+    assert max(diffs) == pytest.approx(v["width_aug_gap_absmax"]) and max(diffs) < 0.01
+    # "What we learned": at the narrowest width augmentation gains ... times as much, more than at
+    # the headline width (where the ratio is the headline's aug / pool)
+    assert v["width_aug_over_pool_widest"] == pytest.approx(v["mnist_aug_over_pool"])
+    assert v["width_aug_over_pool_narrowest"] > v["mnist_aug_over_pool"]

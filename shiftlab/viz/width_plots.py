@@ -16,13 +16,14 @@ __all__ = ["plot_width_study"]
 
 def plot_width_study(study: WidthStudy, column: str = "shift") -> Figure:
     """Left: ``column`` accuracy of A, B, C against width (mean ± std over seeds; solid without,
-    dashed with augmentation; the article's values dotted at the right edge). Right: the pooling
-    gaps C - A and B - A (± standard error), with the article's gaps."""
+    dashed with augmentation; the article's values as arrows at the right edge). Right: the
+    pooling gaps C - A and B - A (± standard error), with the article's gaps. The legends sit
+    below the panels, so they never hide a curve."""
     if column not in COLUMNS:
         raise ValueError(f"column must be one of {COLUMNS}, got {column!r}")
     ci = COLUMNS.index(column)
     x = np.arange(len(study.widths))
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 3.6), constrained_layout=True)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 4.2), constrained_layout=True)
     for k, m in enumerate(MODEL_NAMES):
         for aug, ls in ((False, "-"), (True, "--")):
             mu, sd = study.column(m, aug, column)
@@ -32,7 +33,7 @@ def plot_width_study(study: WidthStudy, column: str = "shift") -> Figure:
     ax.set(title=f"'{column}' accuracy against width", xlabel="conv widths (channels)",
            ylabel=f"'{column}' accuracy (%)")
     ax.plot([], [], marker="<", color="grey", ls="none", label="article (no aug)")
-    ax.legend(fontsize=7, ncols=2, loc="lower left")
+    _legend_below(ax, ncols=4)
     for j, (name, new, old) in enumerate(GAPS):
         for aug, ls in ((False, "-"), (True, "--")):
             d, se = study.gap(new, old, aug, column)
@@ -45,7 +46,7 @@ def plot_width_study(study: WidthStudy, column: str = "shift") -> Figure:
     bx.axhline(0, color="grey", lw=0.8, ls=":")
     bx.set(title="the pooling gap against width", xlabel="conv widths (channels)",
            ylabel="gap (percentage points)")
-    bx.legend(fontsize=7, loc="best")
+    _legend_below(bx, ncols=3)
     for a in (ax, bx):
         a.set_xticks(x, [width_label(w) for w in study.widths])
         a.set_xlim(-0.3, x[-1] + 0.6)
@@ -58,3 +59,12 @@ def plot_width_study(study: WidthStudy, column: str = "shift") -> Figure:
 
 def _hidden(study: WidthStudy) -> int:
     return next(iter(study.results.values())).settings.hidden
+
+
+def _legend_below(ax: plt.Axes, ncols: int) -> None:
+    """The legend under the panel, one column per curve family (without / with augmentation
+    stacked), the article's marker last."""
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("article"))
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=7, ncols=ncols,
+              loc="upper center", bbox_to_anchor=(0.5, -0.2), columnspacing=1)
