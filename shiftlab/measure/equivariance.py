@@ -16,7 +16,7 @@ from torch import nn
 
 from shiftlab.core.shifts import Fill, translate
 
-__all__ = ["equivariance_error", "invariance_error", "exact_region", "make_conv"]
+__all__ = ["equivariance_error", "invariance_error", "exact_region", "defined_region", "lost_ink", "make_conv"]
 
 ImageFn = Callable[[torch.Tensor], torch.Tensor]
 _PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]  # nn.Conv2d's
@@ -80,6 +80,50 @@ def exact_region(height: int, width: int, dx: int, dy: int, radius: int) -> torc
         return keep
 
     return band(height, dy)[:, None] & band(width, dx)[None, :]
+
+
+def defined_region(height: int, width: int, dx: int, dy: int) -> torch.Tensor:
+    """Where a zero-fill shift ``(dx, dy)`` of a ``[height, width]`` map holds a value of the map.
+
+    ``S f(x)`` moves ``f(x)`` by ``(dx, dy)`` and writes zeros into the ``|dx|`` columns (``|dy|``
+    rows) the content enters from. Those zeros are the shift's *fill*, a convention, not an
+    output of ``f``: comparing ``f(S x)`` with them measures the definition (``f`` of a black
+    band is its bias), not the layer. The defined region is everything else: the positions
+    ``p`` whose source ``p - (dx, dy)`` lies inside the frame.
+
+    Returns:
+        A ``[height, width]`` bool mask, True where ``S f(x)`` is a value of ``f(x)``.
+    """
+    if height < 1 or width < 1:
+        raise ValueError(f"the map must have a positive size, got {height} x {width}")
+    if abs(dx) >= width or abs(dy) >= height:
+        raise ValueError(f"the shift ({dx}, {dy}) must be smaller than the map ({height} x {width})")
+    def keep(n: int, d: int) -> torch.Tensor:  # the positions along one axis whose source is inside
+        idx = torch.arange(n)
+        return (idx - d >= 0) & (idx - d < n)
+
+    return keep(height, dy)[:, None] & keep(width, dx)[None, :]
+
+
+def lost_ink(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """The share of each image's ink that a zero-fill shift ``(dx, dy)`` pushes out of the frame.
+
+    Ink is the sum of the (non-negative) pixel values; what leaves is the ink of the pixels whose
+    destination lies outside the frame, i.e. outside ``defined_region(H, W, -dx, -dy)``. The
+    share is computed from the pixels that leave, not as ``1 - kept / total``, so it is exactly
+    zero when no ink leaves (no round-off). An image without ink loses nothing (0).
+
+    Returns:
+        A ``[N]`` tensor of shares in ``[0, 1]``.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"x must have shape [N, C, H, W], got {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()) or bool((x < 0).any()):
+        raise ValueError("x must hold finite, non-negative intensities (ink), e.g. MNIST digits in [0, 1]")
+    leaving = ~defined_region(x.shape[-2], x.shape[-1], -dx, -dy).to(x.device)
+    total = x.sum(dim=(1, 2, 3))
+    gone = (x * leaving).sum(dim=(1, 2, 3))
+    return torch.where(total > 0, gone / total.clamp_min(torch.finfo(x.dtype).tiny), torch.zeros_like(total))
 
 
 def make_conv(
