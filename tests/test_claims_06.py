@@ -116,3 +116,22 @@ def test_augmentation_beats_pooling_at_every_width(v):
     # the headline width (where the ratio is the headline's aug / pool)
     assert v["width_aug_over_pool_widest"] == pytest.approx(v["mnist_aug_over_pool"])
     assert v["width_aug_over_pool_narrowest"] > v["mnist_aug_over_pool"]
+
+
+def test_augmentation_gains_most_just_outside_its_range(v):
+    # "its gain is largest just beyond them: at r = 4 and 5 ..." (What we learned, exercise 1)
+    gain = {r: v[f"mnist_aug_A_ring{r}"] - v[f"mnist_noaug_A_ring{r}"] for r in range(1, 9)}
+    peak = max(gain, key=gain.__getitem__)
+    assert peak in (4, 5)
+    assert min(gain[4], gain[5]) > 0.5 > gain[3]            # "a gain of more than half the digits"
+    assert gain[8] < 0.15 and gain[8] < gain[3]            # "far outside, little is left"
+    # "what they lose is an upper bound": the large-shift accuracies do mix in lost ink, since
+    # "by 6 pixels most digits lose some ink" (chapter 02's count)
+    assert values("02_equivariance")["eq_loses_ink_size6"] > 0.5
+    # "augmentation's lead is largest for the narrowest networks ... smallest at the headline"
+    assert v["width_aug_over_pool_narrowest"] > v["width_aug_over_pool_widest"]
+
+
+def test_unshifted_share_exercise(v):
+    # exercise 3: "the square of the per-axis frequency ..., about 3 % of the digits per epoch"
+    assert round(v["aug_frac_0"] ** 2, 2) == 0.03
