@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,11 @@ def test_notebook_conventions(path):
             text = "".join(out.get("text", ""))
             assert "mode: QUICK" not in text, "committed in full mode"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    for i, c in enumerate(code):
+        # nbval's markers live in the cell tags (nbval-check-output, ...), where no reader sees them
+        assert not re.search(r"^\s*#\s*NBVAL_", "".join(c["source"]), re.M), f"code cell {i}: use a tag"
+    checked = [c for c in code if "nbval-check-output" in c.get("metadata", {}).get("tags", [])]
+    assert checked, "at least one cell's output is checked exactly by nbval (tag nbval-check-output)"
 
 
 def test_every_notebook_is_in_the_toc():
