@@ -120,3 +120,46 @@ def test_execute_notebook_keeps_shown_figures_and_restores_the_environment(tmp_p
     assert out.cells[0].outputs[0]["text"].strip() == "1"
     assert any("image/png" in o.get("data", {}) for o in out.cells[1].outputs)
     assert os.environ["MPLBACKEND"] == "Agg" and "SHIFTLAB_QUICK" not in os.environ
+
+
+BIB = ROOT / "book" / "references.bib"
+VENUE_FIELDS = ("journal", "booktitle", "publisher", "howpublished")
+
+
+def test_every_bib_entry_is_complete():
+    """Authors, a year, a venue and a DOI or URL; no "n.d." and no notes about how the course was
+    built (they render in the reference list)."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(BIB)).entries
+    assert len(entries) >= 10
+    for key, entry in entries.items():
+        fields = {k.lower(): str(v) for k, v in entry.fields.items()}
+        assert entry.persons.get("author"), f"{key}: no author"
+        assert re.fullmatch(r"(19|20)\d\d", fields.get("year", "")), f"{key}: year {fields.get('year')!r}"
+        assert any(fields.get(f) for f in VENUE_FIELDS), f"{key}: no venue ({', '.join(VENUE_FIELDS)})"
+        assert fields.get("doi") or fields.get("url", "").startswith("https://"), f"{key}: no DOI or URL"
+        text = " ".join(fields.values()).lower()
+        for phrase in ("n.d.", "this course", "not recorded", "copy"):
+            assert phrase not in text, f"{key}: {phrase!r} does not belong in a reference"
+
+
+def test_citations_name_the_authors_once():
+    """Where a sentence names the authors, the citation is {cite:t} (author_year style would
+    print the names twice), and every cited key is in the .bib."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(BIB)).entries
+    surname = {k: " ".join(e.persons["author"][0].last_names) for k, e in entries.items()}
+    sources = [(p.name, "".join(c["source"])) for p in NOTEBOOKS
+               for c in json.loads(p.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "markdown"]
+    sources += [(p.name, p.read_text(encoding="utf-8")) for p in (ROOT / "book").glob("*.md")]
+    for name, text in sources:
+        for m in re.finditer(r"\{cite(:[tp])?\}`([^`]+)`", text):
+            keys = [k.strip() for k in m.group(2).split(",")]
+            for key in keys:
+                assert key in entries, f"{name}: {key!r} is not in references.bib"
+            before = text[max(0, m.start() - 50):m.start()]
+            if m.group(1) is None and len(keys) == 1:
+                assert not re.search(re.escape(surname[keys[0]]) + r"[^.;:()]*$", before), (
+                    f"{name}: {before[-40:]!r} names the authors before {{cite}}: use {{cite:t}}")
