@@ -63,6 +63,9 @@ def test_04_global_sum_invariance_and_the_stride():
     assert v["gsum_n_even"] == 25 and v["gsum_n_shifts"] == 81   # the grid [-4, 4]^2
     assert v["head_gap"] < ROUND_OFF                        # "does not move at all"
     assert v["head_fc"] > 1e-3 and v["head_gap_s2"] > 1e-3  # "not invariant", "far above round-off"
+    # "a typical digit and channel moves much less ... small, but not zero, and not round-off"
+    assert 1000 * ROUND_OFF < v["gsum_s2_odd_typical"] < v["gsum_s2_odd_median"] / 10
+    assert v["gsum_s2_odd_median"] > 1                      # "... times the channel's typical sum"
 
 
 def test_13_p4_is_exactly_equivariant_and_the_ordinary_conv_is_not():

@@ -161,8 +161,9 @@ def shift_heatmap(ax: Axes, values: torch.Tensor | np.ndarray, shifts: torch.Ten
     ax.set_title(title)
     ax.set_xlabel("dx (pixels, + = right)")
     ax.set_ylabel("dy (pixels, + = down)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # at most about 6 whole-pixel ticks per axis: -4 ... 4 in steps of 1 collide in a third of the page
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     if colorbar is not None:
         cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
         cb.set_label(colorbar)
