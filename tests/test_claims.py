@@ -49,7 +49,7 @@ def test_03_pooling_is_partial_and_stride_two_keeps_only_even_shifts():
     assert v["fig98_pool_changed"] < v["fig98_det_changed"] == v["fig98_n"]  # "all ... but only"
     assert v["pool_s1_t1_same"] < 0.5 and v["pool_s2_t1_same"] < 0.5  # "leaves only ..."
     assert v["pool_s1_t4_same"] < 0.05                      # "after 4 pixels ... are" (almost none)
-    assert v["pool_s1_t1_aligned"] > 0.99                   # "stride 1 is equivariant"
+    assert 0.99 < v["pool_s1_t1_aligned"] < 1                # "stride 1 is equivariant", "all but a few"
     assert min(v["pool_s2_t2_aligned"], v["pool_s2_t4_aligned"]) > 0.99  # "even shifts are safe"
     assert max(v["pool_s2_t1_aligned"], v["pool_s2_t3_aligned"]) < 0.5   # "odd shifts keep only"
 
