@@ -26,20 +26,43 @@ chapters use most; everything else is imported from its module, e.g.
 ``from shiftlab.measure.shift_metrics import p_top1_change``.
 """
 
-from shiftlab.core.config import cache_dir, data_root, in_colab, is_quick, quick_or_full, seed_everything
-from shiftlab.core.device import DoctorReport, doctor, get_device
-from shiftlab.core.glue import glue
-from shiftlab.core.shifts import shift_grid, translate, translate_grid
-from shiftlab.data.boxes import BoxTable, load_boxes
-from shiftlab.data.mnist import MnistSplit, load_mnist
-from shiftlab.data.photos import load_photos
-from shiftlab.measure.equivariance import equivariance_error, invariance_error, make_conv
-from shiftlab.measure.tta import tta_predict
-from shiftlab.nn.imagenet_models import load_imagenet_model
-from shiftlab.nn.mnist_models import make_model
-from shiftlab.studies.mnist_pooling import MnistSettings, run_mnist
-from shiftlab.train.trainer import TrainConfig, load_or_train, train_model
-from shiftlab.viz.plotting import use_book_style
+import importlib
+from typing import Any
+
+#: where each public name lives. The names are imported on first use (PEP 562), not here, so
+#: that ``import shiftlab`` and ``python -m shiftlab --help`` do not wait for torch, torchvision
+#: and matplotlib; ``shiftlab.load_mnist`` and ``from shiftlab import load_mnist`` work as usual.
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["cache_dir", "data_root", "in_colab", "is_quick", "quick_or_full", "seed_everything"],
+                    "shiftlab.core.config"),
+    **dict.fromkeys(["DoctorReport", "doctor", "get_device"], "shiftlab.core.device"),
+    "glue": "shiftlab.core.glue",
+    **dict.fromkeys(["shift_grid", "translate", "translate_grid"], "shiftlab.core.shifts"),
+    **dict.fromkeys(["BoxTable", "load_boxes"], "shiftlab.data.boxes"),
+    **dict.fromkeys(["MnistSplit", "load_mnist"], "shiftlab.data.mnist"),
+    "load_photos": "shiftlab.data.photos",
+    **dict.fromkeys(["equivariance_error", "invariance_error", "make_conv"], "shiftlab.measure.equivariance"),
+    "tta_predict": "shiftlab.measure.tta",
+    "load_imagenet_model": "shiftlab.nn.imagenet_models",
+    "make_model": "shiftlab.nn.mnist_models",
+    **dict.fromkeys(["MnistSettings", "run_mnist"], "shiftlab.studies.mnist_pooling"),
+    **dict.fromkeys(["TrainConfig", "load_or_train", "train_model"], "shiftlab.train.trainer"),
+    "use_book_style": "shiftlab.viz.plotting",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'shiftlab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later uses find it directly
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,8 @@ def test_quick_mode_is_on_under_tests():
 
 
 @pytest.mark.parametrize("raw,expected", [("1", True), ("true", True), ("ON", True), ("0", False), ("", False),
-                                          ("no", False)])
+                                          ("no", False), ("Yes", True), (" TRUE ", True), ("on", True),
+                                          ("False", False), ("OFF", False), (" 0 ", False), ("NO", False)])
 def test_is_quick_parses(monkeypatch, raw, expected):
     monkeypatch.setenv("SHIFTLAB_QUICK", raw)
     assert config.is_quick() is expected
@@ -87,3 +88,31 @@ def test_cache_dir_not_writable_fails_at_once(monkeypatch, tmp_path):
     monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == tmp_path / "ro" else real_access(p, mode))
     with pytest.raises(config.SetupError, match="SHIFTLAB_CACHE=.*is not writable.*--no-cache"):
         config.cache_dir()
+
+
+@pytest.mark.parametrize("raw", ["2", "y", "n", "quick", "enable", "-1", "1.0"])
+def test_is_quick_rejects_anything_else(monkeypatch, raw):
+    monkeypatch.setenv("SHIFTLAB_QUICK", raw)
+    with pytest.raises(config.SetupError, match="use 1 \\(or true/yes/on\\).*0 \\(or false/no/off"):
+        config.is_quick()
+
+
+def test_readme_and_docstring_list_the_accepted_quick_values():
+    """README's table, config's docstring and is_quick agree on what SHIFTLAB_QUICK accepts."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    [row] = [line for line in readme.splitlines() if line.startswith("| `SHIFTLAB_QUICK` |")]
+    doc = config.__doc__ or ""
+    for word in sorted((config._TRUE | config._FALSE) - {""}):
+        assert f"`{word}`" in row, f"README's SHIFTLAB_QUICK row does not mention {word!r}"
+        assert f"``{word}``" in doc or f"/{word}" in doc, f"config's docstring does not mention {word!r}"
+    assert "Case does not matter" in row and "anything else is an error" in row
+
+
+def test_config_imports_no_torch():
+    """The command line imports config for SetupError before it parses; that must stay fast."""
+    import subprocess
+    import sys
+
+    code = "import sys, shiftlab.core.config; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", (done.stdout, done.stderr)

@@ -20,8 +20,28 @@ instead of silently using bad data. What the payload holds (``torch.save`` bytes
 is up to the caller.
 
 A write that is killed between creating its temporary file and the ``os.replace`` leaves a
-``*.tmp`` file behind; every write sweeps the ``*.tmp`` files older than an hour (no live write
-takes that long) from its folder, so such leftovers do not pile up.
+``*.tmp`` file behind; the ``*.tmp`` files older than an hour (no live write takes that long) are
+swept from a kind's folder the first time :func:`load_or_compute` uses that folder in a process,
+and from a folder on every write, so such leftovers do not pile up.
+
+A written file gets the permissions of any file the user creates, ``0o666`` less the umask
+(``0o644`` under the usual umask ``022``; ``0o664`` under ``002``, for a cache a class shares
+through a group), not the private ``0o600`` of :func:`tempfile.mkstemp`.
+
+Failing early, never losing a result:
+
+Before :func:`load_or_compute` calls ``compute()`` (which may train for an hour) it checks that
+the result can be stored: the kind's folder is created if needed and must be writable, and no
+folder may sit at the entry's path. Each problem is a :class:`~shiftlab.core.config.SetupError`
+that names the path and the fix, raised before any work. A save that still fails after the work
+(a full disk, permissions changed meanwhile) loses nothing: the result is returned, kept in an
+in-process memory keyed by the cache path (a later :func:`load_or_compute` of the same entry in
+the same process returns it, ``from_cache`` true, without computing again), a
+:class:`UserWarning` names the path and the fix, and the failure is recorded in a module-level
+list, read with :func:`failed_saves`. ``python -m shiftlab reproduce`` reads that list when its
+work is done: it prints its results as usual and then ends with one line ``error: ...`` (see
+:func:`describe_failed_saves`) and exit status 2, so the user learns that the cache did not take
+the results and the next run would compute them again.
 """
 
 from __future__ import annotations
@@ -32,16 +52,17 @@ import io
 import json
 import os
 import tempfile
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
 
-from shiftlab.core.config import cache_dir
+from shiftlab.core.config import SetupError, cache_dir
 
 __all__ = [
     "CODE_VERSIONS",
@@ -57,6 +78,9 @@ __all__ = [
     "sweep_stale_tmp",
     "write_verified_bytes",
     "read_verified_bytes",
+    "FailedSave",
+    "failed_saves",
+    "describe_failed_saves",
 ]
 
 #: a ``*.tmp`` file older than this (seconds) is the leftover of a killed write
@@ -87,9 +111,28 @@ def sweep_stale_tmp(folder: str | Path, max_age: float = STALE_TMP_SECONDS) -> l
     return removed
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask. Read from ``/proc/self/status`` where the system has it (Linux),
+    which changes nothing; else set (to the strict ``077``, so that a file another thread creates
+    meanwhile is private rather than open) and restored at once, under a lock."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        old = os.umask(0o077)
+        os.umask(old)
+    return old
+
+
 def write_verified_bytes(path: str | Path, payload: bytes, magic: bytes) -> Path:
     """Atomically write ``payload`` under a header of ``magic`` and its SHA-256 (and sweep stale
-    ``*.tmp`` files from the folder, see :func:`sweep_stale_tmp`)."""
+    ``*.tmp`` files from the folder, see :func:`sweep_stale_tmp`). The file's mode is ``0o666``
+    less the umask, like any file the user creates."""
     if not magic.endswith(b"\n"):
         raise ValueError("magic must end with a newline")
     path = Path(path)
@@ -102,6 +145,7 @@ def write_verified_bytes(path: str | Path, payload: bytes, magic: bytes) -> Path
             fh.write(magic + digest + b"\n" + payload)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0o600: readable by its owner only
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -203,15 +247,98 @@ def cache_path(kind: str, stem: str, meta: dict[str, Any], fmt: Format = "torch"
     return cache_dir() / kind / f"{stem}_{config_key(full)}.{_EXT[fmt]}"
 
 
+class FailedSave(NamedTuple):
+    """A result that was computed but could not be written to the cache."""
+
+    path: Path
+    reason: str
+
+
+#: the saves that failed in this process, oldest first (see the module docstring)
+_FAILED_SAVES: list[FailedSave] = []
+#: the results of those saves, by cache path, kept for the rest of the process
+_UNSAVED: dict[Path, Any] = {}
+#: the kind folders swept of stale ``*.tmp`` files in this process
+_SWEPT: set[Path] = set()
+
+#: what to do when a result cannot be stored (``{folder}``: the kind's folder)
+_SAVE_FIX = ("free disk space, make {folder} writable, set SHIFTLAB_CACHE to another folder, "
+             "or run without the cache (python -m shiftlab reproduce --no-cache; use_cache=False in Python)")
+
+
+def failed_saves() -> list[FailedSave]:
+    """The saves that failed in this process so far, oldest first (a copy; see the module
+    docstring). A caller that wants the failures of one piece of work notes the length before."""
+    return list(_FAILED_SAVES)
+
+
+def describe_failed_saves(failures: Sequence[FailedSave]) -> str:
+    """One line about results computed but not stored: how many, the first path and reason,
+    and the fix."""
+    if not failures:
+        raise ValueError("no failed saves to describe")
+    first = failures[0]
+    more = f" and {len(failures) - 1} more" if len(failures) > 1 else ""
+    what = "result was" if len(failures) == 1 else "results were"
+    return (f"{len(failures)} {what} computed but not saved to the cache ({first.path}: {first.reason}{more}), "
+            f"so the next run computes them again: {_SAVE_FIX.format(folder=first.path.parent)}")
+
+
+def _open_folder(folder: Path) -> None:
+    """The first time a kind's folder is used in this process, sweep its stale ``*.tmp`` files."""
+    if folder in _SWEPT:
+        return
+    _SWEPT.add(folder)
+    if folder.is_dir():
+        sweep_stale_tmp(folder)
+
+
+def _check_storable(path: Path) -> None:
+    """Raise :class:`SetupError` (path and fix) unless a result can be written to ``path``;
+    called before the work, so that a bad cache fails at once instead of after the training."""
+    folder = path.parent
+    other = ("or set SHIFTLAB_CACHE to another folder, or run without the cache "
+             "(python -m shiftlab reproduce --no-cache; use_cache=False in Python)")
+    if path.is_dir():
+        raise SetupError(f"the cache entry {path} is a folder, so no result can be saved there: "
+                         f"remove the folder {path}, {other}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission, a read-only file system
+        if folder.exists() and not folder.is_dir():
+            raise SetupError(f"the cache folder {folder} is a file, not a folder: remove the file {folder}, "
+                             f"{other}") from exc
+        raise SetupError(f"the cache folder {folder} cannot be created ({exc.strerror or exc}): "
+                         f"make {folder.parent} writable, {other}") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SetupError(f"the cache folder {folder} is not writable: make it writable (chmod u+rwx {folder}), "
+                         f"{other}")
+
+
+def _keep_unsaved(path: Path, payload: Any, exc: OSError) -> None:
+    """A save failed after the work: keep the result for this process, record and warn."""
+    reason = exc.strerror or f"{type(exc).__name__}: {exc}"
+    _UNSAVED[path] = payload
+    _FAILED_SAVES.append(FailedSave(path, reason))
+    warnings.warn(f"could not save {path} to the cache ({reason}); the result is kept in memory for the rest "
+                  f"of this run only: {_SAVE_FIX.format(folder=path.parent)}", UserWarning, stacklevel=3)
+
+
 def load_or_compute(kind: str, stem: str, meta: dict[str, Any], compute: Callable[[], Any],
                     use_cache: bool = True, fmt: Format = "torch") -> tuple[Any, bool]:
     """Return ``(payload, from_cache)``: the verified cached payload of ``kind``/``stem`` for
-    ``meta``, or ``compute()`` (then stored).
+    ``meta``, or ``compute()`` (then stored); ``from_cache`` is true when ``compute`` was not
+    called.
 
     ``use_cache=False`` computes without touching any file (no usable cache folder is needed).
     A damaged file, or a ``"torch"`` file whose stored meta differs, triggers a
     :class:`UserWarning` and a recomputation, never a silent use. ``"npz"`` payloads are dicts
     of arrays (values are converted with ``np.asarray``).
+
+    Raises:
+        SetupError: before ``compute`` is called, when the result could not be stored (the
+            kind's folder cannot be created or written, a folder sits at the entry's path).
+            A save that fails after ``compute`` raises nothing: see the module docstring.
     """
     if fmt not in _EXT:
         raise ValueError(f"fmt must be one of {sorted(_EXT)}, got {fmt!r}")
@@ -219,6 +346,9 @@ def load_or_compute(kind: str, stem: str, meta: dict[str, Any], compute: Callabl
         payload = compute()
         return ({k: np.asarray(v) for k, v in payload.items()} if fmt == "npz" else payload), False
     path = cache_path(kind, stem, meta, fmt)
+    if path in _UNSAVED:  # computed earlier in this process, but its save failed
+        return _UNSAVED[path], True
+    _open_folder(path.parent)
     full = {**meta, "code": CODE_VERSIONS[kind]}
     if path.is_file():
         try:
@@ -230,10 +360,15 @@ def load_or_compute(kind: str, stem: str, meta: dict[str, Any], compute: Callabl
             return stored["payload"], True
         except CacheCorruptError as exc:
             warnings.warn(f"ignoring a corrupt cache file and recomputing: {exc}", UserWarning, stacklevel=2)
+    _check_storable(path)
     payload = compute()
     if fmt == "npz":
         payload = {k: np.asarray(v) for k, v in payload.items()}
-        save_arrays(path, payload)
-    else:
-        save_verified(path, {"meta": full, "payload": payload})
+    try:
+        if fmt == "npz":
+            save_arrays(path, payload)
+        else:
+            save_verified(path, {"meta": full, "payload": payload})
+    except OSError as exc:  # a full disk, a permission changed meanwhile: keep the result
+        _keep_unsaved(path, payload, exc)
     return payload, False

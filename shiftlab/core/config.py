@@ -5,6 +5,9 @@ Everything the course reads from the environment goes through this module:
 ``SHIFTLAB_QUICK``
     ``1`` (or ``true``/``yes``/``on``) turns on *quick mode*: every notebook runs the same
     code paths on small subsets so that it finishes in minutes on a CPU. The tests set it.
+    ``0`` (or ``false``/``no``/``off``, or unset or empty) is full mode. Case and surrounding
+    spaces do not matter; any other value is a :class:`SetupError`, so that a typo does not
+    silently start an hour-long full run.
 ``SHIFTLAB_DATA``
     A folder laid out like the course's offline data (``mnist/``, ``imagenet_boxes/``,
     ``imagenet_samples/``, ``weights/``). Loaders look there first.
@@ -12,6 +15,10 @@ Everything the course reads from the environment goes through this module:
     Where downloads and trained models are cached (default ``~/.cache/shiftlab``).
 
 A bad value is reported as a :class:`SetupError` that names the variable and what to do.
+
+This module is light on purpose (only the standard library at import time): the command line
+imports it, for :class:`SetupError`, before it parses its arguments, and ``python -m shiftlab
+--help`` must not wait for torch. :func:`seed_everything` imports NumPy and torch when called.
 """
 
 from __future__ import annotations
@@ -20,9 +27,6 @@ import os
 import random
 from pathlib import Path
 from typing import TypeVar
-
-import numpy as np
-import torch
 
 __all__ = [
     "SetupError",
@@ -59,7 +63,8 @@ def is_quick() -> bool:
     if raw in _FALSE:
         return False
     raise SetupError(
-        f"SHIFTLAB_QUICK={raw!r} is not understood; use 1 for quick mode or 0 (or unset) for full mode"
+        f"SHIFTLAB_QUICK={raw!r} is not understood; use 1 (or true/yes/on) for quick mode, "
+        "0 (or false/no/off, or unset it) for full mode"
     )
 
 
@@ -75,6 +80,10 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
         seed: a non-negative integer.
         deterministic: also ask PyTorch for deterministic algorithms (slower on GPU).
     """
+    # imported here, not at the top, to keep this module light (see the module docstring)
+    import numpy as np
+    import torch
+
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shiftlab.core.config import SetupError
+
 __all__ = [
     "project_root",
     "repository_url",
@@ -29,6 +31,7 @@ __all__ = [
     "sync_notebook",
     "execute_notebook",
     "notebook_paths",
+    "check_notebook",
 ]
 
 BADGE_MARK = "<!-- colab-badge -->"
@@ -101,6 +104,39 @@ report = shiftlab.doctor(brief=True)'''
 def notebook_paths(root: Path | None = None) -> list[Path]:
     """All chapter notebooks, in file-name order."""
     return sorted((project_root(root) / "notebooks").glob("*.ipynb"))
+
+
+def check_notebook(path: Path, root: Path | None = None) -> Path:
+    """``path``, resolved, if it is a chapter notebook: an existing ``.ipynb`` file inside the
+    repository's ``notebooks/`` folder that holds notebook JSON (``notebooks run`` checks every
+    path with this before it runs the first one).
+
+    Raises:
+        SetupError: naming the path, what is wrong and what is accepted.
+        FileNotFoundError: when no repository (``_config.yml``) is found.
+    """
+    folder = project_root(root) / "notebooks"
+    accepted = f"give chapter notebooks (.ipynb files) in {folder}, or no path to run them all"
+    full = Path(path).expanduser().resolve()
+    if not full.exists():
+        raise SetupError(f"notebooks run: {path} does not exist; {accepted}")
+    if full.is_dir():
+        raise SetupError(f"notebooks run: {path} is a folder, not a notebook; {accepted}")
+    if full.suffix != ".ipynb":
+        raise SetupError(f"notebooks run: {path} is not a notebook (.ipynb) file; {accepted}")
+    if not full.is_relative_to(folder):
+        raise SetupError(f"notebooks run: {path} is outside the repository's notebooks folder; {accepted}")
+    try:
+        nb = json.loads(full.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SetupError(f"notebooks run: {path} is not a UTF-8 text file ({exc.reason}); {accepted}") from exc
+    except json.JSONDecodeError as exc:
+        raise SetupError(f"notebooks run: {path} is not valid notebook JSON ({exc.msg} at line {exc.lineno}); "
+                         f"restore it (e.g. git checkout -- {path}) or {accepted}") from exc
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise SetupError(f"notebooks run: {path} is JSON but not a Jupyter notebook (it has no list of cells); "
+                         f"{accepted}")
+    return full
 
 
 def _source(cell: dict[str, Any]) -> str:
