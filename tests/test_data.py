@@ -136,3 +136,57 @@ def test_unusable_cache_is_skipped_when_the_data_are_elsewhere(fake_mnist, tmp_p
     monkeypatch.delenv("SHIFTLAB_DATA")
     with pytest.raises(SetupError, match="SHIFTLAB_CACHE"):
         data.load_mnist("test")
+
+
+@pytest.mark.parametrize("swap", ["labels for images", "images for labels", "both swapped"])
+def test_swapped_files_name_both_files_what_each_should_hold_and_the_fix(fake_mnist, swap):
+    folder = fake_mnist / "mnist"
+    img, lbl = (folder / n for n in data.MNIST_FILES["test"])
+    raw_img, raw_lbl = img.read_bytes(), lbl.read_bytes()
+    if swap != "images for labels":
+        img.write_bytes(raw_lbl)
+    if swap != "labels for images":
+        lbl.write_bytes(raw_img)
+    with pytest.raises(SetupError) as err:
+        data.load_mnist("test")
+    msg = str(err.value)
+    assert "unexpected MNIST shapes" not in msg
+    assert str(img) in msg and str(lbl) in msg  # both files are named, whichever is wrong
+    assert "uint8 [N, 28, 28]" in msg and "idx3" in msg and "uint8 [N]" in msg and "idx1" in msg
+    assert "same N" in msg and "SHIFTLAB_DATA" in msg and "Delete" in msg
+    if swap == "labels for images":
+        assert "the images file holds uint8 [3] (a labels file?)" in msg
+        assert f"Delete {img} (" in msg  # only the wrong file is to be deleted
+    if swap == "images for labels":
+        assert "the labels file holds uint8 [3, 28, 28] (an images file?)" in msg
+
+
+def test_split_with_different_counts_or_labels_out_of_range(fake_mnist):
+    folder = fake_mnist / "mnist"
+    _write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.zeros(5, dtype=np.uint8))
+    with pytest.raises(SetupError, match="images file holds 3 images but the labels file 5 labels"):
+        data.load_mnist("test")
+    _write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array([1, 2, 200], dtype=np.uint8))
+    with pytest.raises(SetupError, match="with values up to 200"):
+        data.load_mnist("test")
+
+
+@pytest.mark.parametrize("suffix", [".gz", ""])
+def test_unreadable_file_is_a_setup_error_naming_it(fake_mnist, monkeypatch, suffix):
+    """Tests run as root, who reads any file: the permission error is simulated."""
+    path = fake_mnist / "mnist" / ("t10k-images-idx3-ubyte" + suffix)
+    if not suffix:
+        gz = fake_mnist / "mnist" / "t10k-images-idx3-ubyte.gz"
+        path.write_bytes(gzip.decompress(gz.read_bytes()))
+        gz.unlink()
+
+    def denied(file, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(file))
+
+    monkeypatch.setattr(data.gzip, "open", denied)
+    monkeypatch.setattr(data, "open", denied, raising=False)  # the plain-file opener of read_idx
+    with pytest.raises(SetupError) as err:
+        data.load_mnist("test")
+    msg = str(err.value)
+    assert msg.startswith(f"{path} cannot be read (PermissionError: ")
+    assert f"chmod a+r {path}" in msg and "SHIFTLAB_DATA" in msg

@@ -147,3 +147,29 @@ def test_empty_shift_lists_are_errors():
         evaluate_shift_grid(CentreProbe(), x, y, shifts=none)
     with pytest.raises(ValueError, match="non-empty"):
         shift_predictions(CentreProbe(), x[:0], shift_grid(1))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_images_are_refused_instead_of_scoring_zero(bad):
+    from shiftlab.measure.shift_accuracy import iter_shift_logits, shift_consistency, shift_predictions
+
+    x, y = _dot_images(4)
+    x[1, 0, 3, 3] = bad
+    x[3, 0, :2, 0] = bad
+    m = CentreProbe()
+    want = ("images hold 3 non-finite values (NaN or inf) of 3136, in 2 of 4 images (the first at index 1); "
+            "a model's accuracy on them means nothing. Pass finite images")
+    with pytest.raises(ValueError, match=want.replace("(", r"\(").replace(")", r"\)")):
+        evaluate_shift_grid(m, x, y, max_shift=1)
+    for call in (lambda: grid_accuracy(m, x, y, max_shift=1), lambda: shift_predictions(m, x, shift_grid(1)),
+                 lambda: shift_consistency(m, x, 1), lambda: next(iter_shift_logits(m, x, shift_grid(1)))):
+        with pytest.raises(ValueError, match="non-finite"):
+            call()
+    assert m.calls == 0  # refused before any forward pass
+
+
+def test_float_labels_are_refused():
+    x, y = _dot_images(2)
+    with pytest.raises(ValueError, match="labels must be integer class indices.*got dtype torch.float32"):
+        evaluate_shift_grid(CentreProbe(), x, y.float(), max_shift=1)
+    assert evaluate_shift_grid(CentreProbe(), x, y.int(), max_shift=1).at(0, 0) == 1.0

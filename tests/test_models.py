@@ -114,3 +114,71 @@ def test_padding_and_head_keep_the_initial_weights_and_check_their_arguments():
         make_model("C", padding_mode="reflect")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="head"):
         make_model("C", head="max")
+
+
+@pytest.mark.parametrize("name, side, feature_map", [("C", 27, "8x6x6"), ("C", 64, "8x16x16"), ("A", 29, "8x29x29"),
+                                                     ("B", 0, None)])
+def test_fc_head_says_which_images_it_takes(name, side, feature_map):
+    m = make_model(name)
+    fc_map = {"A": "8x28x28", "B": "8x14x14", "C": "8x7x7"}[name]
+    got = "empty images" if feature_map is None else f"whose feature map is {feature_map}"
+    want = (f"model {name} with an FC head takes [N, 1, 28, 28] images (its first FC layer is sized for their "
+            f"{fc_map} feature map); got [2, 1, {side}, {side}], {got}. Resize or pad the images to 28x28, "
+            "or for other sizes use head='gap' (global average pooling)")
+    with pytest.raises(ValueError) as err:
+        m(torch.rand(2, 1, side, side))
+    assert str(err.value) == want
+    gap = make_model(name, head="gap")
+    if side:
+        assert gap(torch.rand(2, 1, side, side)).shape == (2, 10)  # what the message promises
+
+
+def test_gap_head_takes_any_size_its_pools_can_halve():
+    c = make_model("C", head="gap")
+    for side in (4, 5, 27, 64):
+        assert c(torch.rand(1, 1, side, side + 3)).shape == (1, 10)
+    with pytest.raises(ValueError, match=r"model C with a GAP head takes images \[N, 1, H, W\] with H, W >= 4 "
+                                         r"\(each of its 2 max pools halves the side\); got \[2, 1, 3, 9\]"):
+        c(torch.rand(2, 1, 3, 9))
+    with pytest.raises(ValueError, match="with H, W >= 1 .not empty.; got .2, 1, 0, 5."):
+        make_model("A", head="gap")(torch.rand(2, 1, 0, 5))
+    with pytest.raises(ValueError, match="APS needs spatial sizes divisible by the stride 2"):
+        make_model("C", pool="aps", head="gap")(torch.rand(1, 1, 27, 27))  # the pool's own check
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"hidden": -1}, "hidden must be a positive int .the width of the hidden FC layer., e.g. 64, got -1"),
+    ({"hidden": 0}, "hidden must be a positive int"),
+    ({"hidden": 2.5}, "hidden must be a positive int.*got 2.5"),
+    ({"hidden": True}, "hidden must be a positive int.*got True"),
+    ({"channels": (4,)}, r"channels must be two positive ints .the output channels of the two convolutions., "
+                         r"e.g. \(4, 8\), got \(4,\)"),
+    ({"channels": 8}, "channels must be two positive ints.*got 8"),
+    ({"channels": (4, 8.5)}, "channels must be two positive ints.*got .4, 8.5."),
+    ({"channels": (4, -8)}, "channels must be two positive ints.*got .4, -8."),
+    ({"channels": (4, 8, 16)}, "channels must be two positive ints"),
+    ({"head": "avg"}, "head must be one of .'fc', 'gap'., got 'avg'"),
+    ({"pool": "mean"}, "pool must be one of"),
+    ({"padding_mode": "reflect"}, "padding_mode must be one of"),
+])
+def test_make_model_checks_every_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_model("C", **kwargs)
+
+
+def test_make_model_checks_the_name_and_takes_numpy_ints():
+    import numpy as np
+
+    with pytest.raises(ValueError, match=r"model name must be one of \('A', 'B', 'C'\), got 'c'"):
+        make_model("c")
+    with pytest.raises(ValueError, match="model name must be one of .*got None"):
+        make_model(None)  # type: ignore[arg-type]
+    m = make_model("C", channels=(np.int64(4), np.int64(6)), hidden=np.int64(16))  # type: ignore[arg-type]
+    assert m(torch.rand(1, 1, 28, 28)).shape == (1, 10) and m.head[1].in_features == 6 * 7 * 7
+    from shiftlab.nn.mnist_models import MnistNet
+
+    with pytest.raises(ValueError, match="image_size must be a positive int"):
+        MnistNet("C", image_size=0)
+    with pytest.raises(ValueError, match="image_size 3 is too small for model C: its 2 pools need at least 4 px"):
+        MnistNet("C", image_size=3)
+    assert MnistNet("C", image_size=32)(torch.rand(1, 1, 32, 32)).shape == (1, 10)

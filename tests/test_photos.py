@@ -4,6 +4,7 @@ import csv
 import os
 import shutil
 import socket
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,9 @@ needs_boxes = pytest.mark.skipif(not (DATA / "imagenet_boxes" / "synset_mapping.
                                  reason="SHIFTLAB_DATA has no imagenet_boxes")
 
 
-def _jpeg(path: Path, size=(20, 16), mode="RGB") -> None:
+def _jpeg(path: Path, size=(240, 224), mode="RGB") -> None:
+    """A random photo of ``size`` (width, height); the default is as small as the networks'
+    224 px input allows without the warning about small photos."""
     arr = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
     Image.fromarray(arr).convert(mode).save(path)
 
@@ -56,7 +59,7 @@ def test_labels_from_file_names(tmp_path, monkeypatch):
     ph = P.load_photos(tmp_path)
     assert ph.files == ["ILSVRC2012_val_00000001.JPEG", "n01443537_mine.JPEG"]
     assert ph.labels.tolist() == [65, 1]
-    assert ph.images[1].shape == (3, 16, 20)  # greyscale converted to RGB
+    assert ph.images[1].shape == (3, 224, 240)  # greyscale converted to RGB
     assert torch.equal(ph.images[1][0], ph.images[1][2])
     assert P.imagenet_synsets()[65] == "n01751748"
 
@@ -160,6 +163,7 @@ def test_auto_prefers_the_samples_in_shiftlab_data(tmp_path, monkeypatch, capsys
     assert (sub.source, sub.reason) == (ph.source, ph.reason)
 
 
+@pytest.mark.filterwarnings("ignore:12 of 12 photos have a short side under 224 px")  # tiny fake Imagenette
 def test_auto_takes_cached_imagenette_when_shiftlab_data_has_no_samples(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
     data.mkdir()
@@ -200,3 +204,77 @@ def test_a_folder_by_name_prints_nothing(tmp_path, monkeypatch, capsys):
     assert ph.summary() == f"1 photo of 1 ImageNet class: the folder {tmp_path}"
     old = P.PhotoSet(ph.images, ph.labels, ph.files, ph.folder, ph.class_names)  # positional, as before
     assert old.source == "folder" and old.reason == ""
+
+
+# ----------------------------------------------------------------- pixel depth and size
+
+
+def _labelled(folder: Path, *names: str) -> None:
+    (folder / "labels.csv").write_text("file,class_index\n" + "".join(f"{n},1\n" for n in names))
+
+
+def test_16_bit_greyscale_png_is_scaled_to_8_bits_not_clipped_to_white(tmp_path, monkeypatch):
+    monkeypatch.delenv("SHIFTLAB_DATA", raising=False)
+    ramp = np.linspace(0, 65535, 256 * 240).round().astype(np.uint16).reshape(240, 256)  # black -> white
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode == "I;16"
+    _labelled(tmp_path, "deep.png")
+    img = P.load_photos(tmp_path).images[0]
+    assert img.dtype == torch.uint8 and img.shape == (3, 240, 256)
+    assert torch.equal(img[0], img[1]) and torch.equal(img[0], img[2])  # greyscale
+    assert abs(float(img.float().mean()) - 127.5) < 0.5  # half grey, not ~255 (white)
+    want = torch.from_numpy(np.rint(ramp / 257.0).astype(np.uint8))
+    assert torch.equal(img[0], want) and int(img.min()) == 0 and int(img.max()) == 255
+
+
+@pytest.mark.parametrize("mode, values, want", [
+    ("I", [0, 257, 32896, 65535], [0, 1, 128, 255]),  # 32-bit integers: read as 16-bit values
+    ("F", [0.0, 0.25, 0.5, 1.0], [0, 64, 128, 255]),  # floats with max <= 1: [0, 1]
+    ("F", [0.0, 100.0, 200.0, 255.0], [0, 100, 200, 255]),  # max <= 255: [0, 255]
+    ("F", [0.0, 257.0, 1000.0, 65535.0], [0, 1, 4, 255]),  # max <= 65535: [0, 65535]
+])
+def test_32_bit_integer_and_float_images_are_scaled(mode, values, want):
+    arr = np.array(values, dtype=np.int32 if mode == "I" else np.float32).reshape(2, 2)
+    im = Image.fromarray(arr)
+    assert im.mode == mode
+    out = P._pixels(im, Path("x.tif"))
+    assert out.dtype == np.uint8 and out.shape == (2, 2, 3)
+    assert out[..., 0].reshape(-1).tolist() == want and (out[..., 0] == out[..., 2]).all()
+
+
+@pytest.mark.parametrize("mode, values, found", [
+    ("I", [0, 1, 2, 70000], "values in [0, 70000]"),
+    ("I", [-5, 1, 2, 3], "values in [-5, 3]"),
+    ("F", [0.0, float("nan"), float("inf"), 0.5], "2 values that are not finite"),
+])
+def test_deep_images_out_of_range_are_refused_with_the_file_named(mode, values, found):
+    from shiftlab.core.config import SetupError
+
+    im = Image.fromarray(np.array(values, dtype=np.int32 if mode == "I" else np.float32).reshape(2, 2))
+    with pytest.raises(SetupError) as err:
+        P._pixels(im, Path("/photos/x.tif"))
+    msg = str(err.value)
+    assert msg.startswith(f"/photos/x.tif is a PIL mode {mode} image (more than 8 bits per pixel) with {found}")
+    assert "[0, 65535]" in msg and "Convert it to an 8-bit" in msg
+
+
+def test_photos_smaller_than_the_network_input_are_named_in_one_warning(tmp_path, monkeypatch):
+    monkeypatch.delenv("SHIFTLAB_DATA", raising=False)
+    _jpeg(tmp_path / "big.jpg", size=(300, 224))
+    _jpeg(tmp_path / "dot.png", size=(1, 1))
+    _jpeg(tmp_path / "thin.png", size=(500, 100))
+    _labelled(tmp_path, "big.jpg", "dot.png", "thin.png")
+    with pytest.warns(UserWarning) as record:
+        ph = P.load_photos(tmp_path)
+    assert len(ph) == 3 and ph.images[1].shape == (3, 1, 1)  # loaded, as they are
+    assert len(record) == 1
+    msg = str(record[0].message)
+    assert msg.startswith("2 of 3 photos have a short side under 224 px, the input side of the course's networks")
+    assert f"{tmp_path / 'dot.png'} (1x1 px), {tmp_path / 'thin.png'} (500x100 px)." in msg
+    assert "big.jpg" not in msg and "at least 224 px" in msg
+    (tmp_path / "dot.png").unlink()
+    (tmp_path / "thin.png").unlink()
+    _labelled(tmp_path, "big.jpg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a 224 px short side is big enough: no warning
+        P.load_photos(tmp_path)

@@ -150,3 +150,57 @@ def test_resize_routines_differ_on_fine_detail():
     assert torch.allclose(P.resize_pil(flat, 24, 20), P.resize_interpolate(flat, 24, 20))
     with pytest.raises(TypeError):
         P.resize_pil(img.float(), 24, 20)
+
+
+@pytest.mark.parametrize("shape", [(3, 0, 0), (3, 0, 7), (3, 7, 0)])
+def test_empty_images_are_refused_by_every_protocol(shape):
+    empty = torch.zeros(shape, dtype=torch.uint8)
+    want = rf"img is an empty image \(shape \[{', '.join(map(str, shape))}\]\): it needs a positive height and width"
+    g = torch.Generator().manual_seed(0)
+    calls = [lambda: P.resize_short(empty, 224), lambda: P.resize_long(empty, 224),  # was a ZeroDivisionError
+             lambda: P.standard_view(empty), lambda: P.protocol_source(empty, "crop", OUT, M, EMB),
+             lambda: P.protocol_source(empty, "inpaint", OUT, M, EMB), lambda: P.shift_sequence(empty, "embed", 3),
+             lambda: P.zhang_crops(empty, 2, g), lambda: P.scaled_embeddings(empty, [16], out_size=32),
+             lambda: P.resize_pil(empty), lambda: P.resize_interpolate(empty)]
+    for call in calls:
+        with pytest.raises(ValueError, match=want):
+            call()
+    with pytest.raises(ValueError, match=r"img is empty \(shape"):
+        P.center_crop(empty, 1)
+    with pytest.raises(ValueError, match=r"source is empty \(shape"):
+        P.crop_windows(empty, torch.zeros(1, 2, dtype=torch.long), 1)
+    with pytest.raises(ValueError, match=r"img is empty \(shape"):
+        P.inpaint_normalized_blur(empty.float(), torch.ones(shape[1:], dtype=torch.bool))
+
+
+def test_image_rank_and_sizes_are_checked(img):
+    with pytest.raises(ValueError, match=r"expected one RGB image \[3, H, W\] .uint8 or float in \[0, 1\]. as img, "
+                                         r"got \[1, 3, 40, 50\]"):
+        P.resize_short(img[None], 20)
+    with pytest.raises(ValueError, match="got ndarray"):
+        P.resize_long(img.numpy(), 20)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"img must be a tensor \[\.\.\., H, W\], got \[5\]"):
+        P.center_crop(torch.zeros(5), 2)
+    with pytest.raises(ValueError, match=r"source must be a tensor \[C, H, W\], got \[40, 50\]"):
+        P.crop_windows(img[0], torch.zeros(1, 2, dtype=torch.long), 4)
+    with pytest.raises(ValueError, match="size must be a positive int, got 2.5"):
+        P.resize_short(img, 2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="smooth_iters must be a non-negative int, got 1.5"):
+        P.inpaint_normalized_blur(P.to_float(img), torch.ones(40, 50, dtype=torch.bool), smooth_iters=1.5)  # type: ignore[arg-type]
+    g = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match="max_offset must be a positive int, got 0"):
+        P.zhang_crops(img, 2, g, resize=40, out_size=32, max_offset=0)  # was torch's "random_ expects 'from' < 'to'"
+    with pytest.raises(ValueError, match="resize must be a positive int, got -1"):
+        P.zhang_crops(img, 2, g, resize=-1)
+    with pytest.raises(ValueError, match=r"sizes\[1\] must be a positive int, got 0"):
+        P.scaled_embeddings(img, [16, 0], out_size=32)
+    with pytest.raises(ValueError, match=r"sizes\[0\] must be a positive int, got 16.5"):
+        P.scaled_embeddings(img, [16.5], out_size=32)  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="max_shift must be a non-negative int, got -1"):
+        P.shift_sequence(img, "crop", 1, OUT, -1, EMB)
+    for resize_view in (P.resize_pil, P.resize_interpolate):
+        with pytest.raises(ValueError, match="resize must be a positive int, got 0"):
+            resize_view(img, resize=0)
+        with pytest.raises(ValueError, match="crop must be a positive int, got 0"):
+            resize_view(img, 40, crop=0)
+        assert resize_view(img, 40, 32).shape == (3, 32, 32)

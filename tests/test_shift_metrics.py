@@ -215,6 +215,29 @@ def test_bootstrap_interval_and_relation():
         S.relation(0.1, 0.2, [])
 
 
+def test_non_finite_values_are_refused_instead_of_giving_nan():
+    values = np.r_[np.zeros(5), np.ones(5)]
+    values[[3, 7]] = [np.nan, np.inf]
+    with pytest.raises(ValueError) as err:
+        S.bootstrap_interval(values)
+    assert str(err.value).startswith("values holds 2 non-finite values (NaN or inf) of 10 (the first at index 3)")
+    with pytest.raises(ValueError, match="the interval .low, high. holds 1 non-finite"):
+        S.relation(float("nan"), 0.2, [0.1])  # every comparison with NaN is False: "compatible with"
+    with pytest.raises(ValueError, match="published holds 1 non-finite values .* at index 1"):
+        S.relation(0.1, 0.2, [0.15, float("nan")])
+    p = np.full((2, 4), 0.5)
+    p[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"p_true holds 1 non-finite values .NaN or inf. of 8 .the first at "
+                                         r"index \(1, 2\)"):
+        S.barcode_order(p)
+    with pytest.raises(ValueError, match="correct holds 1 non-finite"):
+        S.flip_rate(p)  # NaN would silently count as True
+    with pytest.raises(ValueError, match="p_top1 holds 1 non-finite"):
+        S.mean_absolute_change(p, np.full((2, 3), 0.5))
+    with pytest.raises(ValueError, match="n_boot must be a positive int, got 2.5"):
+        S.bootstrap_interval(np.arange(3.0), n_boot=2.5)  # type: ignore[arg-type]
+
+
 def test_metrics_refuse_empty_input_instead_of_returning_nan():
     no_rows = np.zeros((0, 4), dtype=np.int64)
     for metric in (S.p_top1_change, S.flip_rate, S.jaggedness, S.consistency):

@@ -9,8 +9,10 @@ in order:
 3. torchvision's download into the cache (needs internet).
 
 If all fail, the error names the missing files, where to put them and which variable to set.
-A damaged file (a truncated or corrupt ``.gz``, e.g. an interrupted download) raises a
-:class:`shiftlab.core.config.SetupError` that names it and says to delete or replace it.
+A damaged file (a truncated or corrupt ``.gz``, e.g. an interrupted download), an unreadable one
+(no read permission) and a pair of files that are not an MNIST split (e.g. a labels file where
+the images file should be) each raise a :class:`shiftlab.core.config.SetupError` that names the
+file(s), says what was found and what is expected, and how to fix it.
 """
 
 from __future__ import annotations
@@ -51,21 +53,32 @@ def _damaged(path: Path, problem: str) -> SetupError:
     )
 
 
+def _unreadable(path: Path, exc: OSError) -> SetupError:
+    return SetupError(
+        f"{path} cannot be read ({type(exc).__name__}: {exc}). Give your user read permission "
+        f"(e.g. chmod a+r {path}) or replace it with a readable copy of {path.name}; a copy in the cache "
+        "folder can also be deleted, to be downloaded again, or point SHIFTLAB_DATA at the course's data folder"
+    )
+
+
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (gzip-compressed or plain) into a NumPy array.
 
     Raises:
         SetupError: when the file is not a well-formed IDX file (a truncated or corrupt gzip
-            stream, a bad magic number, a size that does not match the header); the message
-            names the file and says to delete or replace it.
+            stream, a bad magic number, a size that does not match the header), or cannot be
+            read at all (no permission, a folder under the file's name); the message names the
+            file and says what to do.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
             raw = fh.read()
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # BadGzipFile is an OSError: caught first
         raise _damaged(path, f"not a complete gzip file ({type(exc).__name__}: {exc})") from exc
+    except OSError as exc:  # PermissionError, IsADirectoryError, an I/O error of the disk
+        raise _unreadable(path, exc) from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise _damaged(path, "not an IDX file (bad magic number)")
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
@@ -76,6 +89,40 @@ def read_idx(path: str | Path) -> np.ndarray:
     if len(raw) != expected:
         raise _damaged(path, f"size {len(raw)} bytes does not match its header {dims} ({expected} bytes)")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+
+
+def _describe(a: np.ndarray) -> str:
+    return f"{a.dtype} {list(a.shape)}"
+
+
+def _check_split(images: np.ndarray, labels: np.ndarray, img_path: Path, lbl_path: Path) -> None:
+    """Raise a :class:`SetupError` unless ``images`` (from ``img_path``) and ``labels`` (from
+    ``lbl_path``) are an MNIST split: uint8 ``[N, 28, 28]`` and uint8 ``[N]`` in 0-9, same ``N``."""
+    bad: list[Path] = []
+    problems: list[str] = []
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+        bad.append(img_path)
+        hint = " (a labels file?)" if images.ndim == 1 else ""
+        problems.append(f"the images file holds {_describe(images)}{hint}")
+    labels_ok = labels.ndim == 1 and labels.dtype == np.uint8
+    if not labels_ok or (labels.size and int(labels.max()) > 9):
+        bad.append(lbl_path)
+        hint = " (an images file?)" if labels.ndim == 3 else ""
+        found = _describe(labels) if not labels_ok else f"{_describe(labels)} with values up to {int(labels.max())}"
+        problems.append(f"the labels file holds {found}{hint}")
+    if not bad and images.shape[0] != labels.shape[0]:
+        bad = [img_path, lbl_path]
+        problems.append(f"the images file holds {images.shape[0]} images but the labels file {labels.shape[0]} labels")
+    if not bad:
+        return
+    raise SetupError(
+        f"the MNIST images file {img_path} and labels file {lbl_path} are not an MNIST split: "
+        f"{'; '.join(problems)}. Expected: the images file an idx3 file of uint8 [N, 28, 28], the labels file "
+        "an idx1 file of uint8 [N] (classes 0-9), with the same N. "
+        f"Delete {' and '.join(str(p) for p in bad)} (in the cache folder, deleted files are downloaded again) "
+        f"or replace {'it' if len(bad) == 1 else 'them'} with the canonical MNIST file{'s' * (len(bad) > 1)}, or "
+        "point SHIFTLAB_DATA at the course's data folder (with mnist/)"
+    )
 
 
 def _candidate_dirs() -> list[Path]:
@@ -155,14 +202,19 @@ def load_mnist(
             slice batches from it: no DataLoader needed.
         limit: keep only the first ``limit`` examples (quick mode uses this).
         download: allow torchvision's download as a last resort.
+
+    Raises:
+        FileNotFoundError: the files are nowhere and cannot be downloaded.
+        SetupError: a damaged or unreadable file, or two files that are not an MNIST split
+            (the message names them, says what each should hold and what to do).
+        ValueError: a bad ``split`` or ``limit``.
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
     img_path, lbl_path = find_mnist(split, download=download)
     images = read_idx(img_path)
     labels = read_idx(lbl_path)
-    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise ValueError(f"unexpected MNIST shapes {images.shape} and {labels.shape}")
+    _check_split(images, labels, img_path, lbl_path)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     x = torch.from_numpy(images.copy()).to(torch.float32).div_(255.0).unsqueeze(1)

@@ -19,6 +19,20 @@ Where photos come from, with :func:`load_photos` (default ``"auto"``):
   3. official names ``ILSVRC2012_val_00000414.JPEG``, looked up in
      ``$SHIFTLAB_DATA/imagenet_boxes/val_boxes.csv.gz``.
 
+Pixels: every photo becomes uint8 RGB. 8-bit photos (greyscale, palette, RGB, RGBA, CMYK) go
+through PIL's ``convert("RGB")``. Photos of more than 8 bits per pixel (PIL modes ``I;16``,
+``I;16B``... for 16-bit greyscale PNGs, ``I`` for 32-bit integers, ``F`` for 32-bit floats), which
+``convert("RGB")`` would clip to almost white, are greyscale scaled to 8 bits: ``I;16`` as
+``round(value / 257)`` (0 -> 0, 65535 -> 255); ``I`` as 16-bit values (what a PNG stores), the
+same way; ``F`` as ``[0, 1]`` when its maximum is at most 1, else as ``[0, 255]`` or, above 255,
+``[0, 65535]``. Values outside those ranges (negative, not finite, over 65535) are refused with a
+:class:`~shiftlab.core.config.SetupError` naming the file.
+
+Size: the networks of the course take 224 x 224 inputs (:data:`MIN_PHOTO_SIDE`), and the shift
+protocols resize every photo to fit them (:mod:`shiftlab.measure.protocols`). Photos whose short
+side is smaller are loaded, since small test photos are useful, but one :class:`UserWarning` per
+load names them with their sizes: upscaled, they are blurred versions of themselves.
+
 Class names come from ``$SHIFTLAB_DATA/imagenet_boxes/synset_mapping.txt`` when present, else
 from the category list that ships with torchvision (same sorted-synset order); Imagenette's
 photos carry the names of the synset list that ships with the package (the same file).
@@ -29,8 +43,10 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -40,8 +56,12 @@ from shiftlab.core.config import SetupError, data_root
 from shiftlab.data import imagenette
 from shiftlab.data.boxes import load_synsets
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 __all__ = [
     "PHOTO_SOURCES",
+    "MIN_PHOTO_SIDE",
     "PhotoSet",
     "find_photo_folder",
     "imagenet_synsets",
@@ -55,6 +75,10 @@ _EXTENSIONS = {".jpeg", ".jpg", ".png"}
 PHOTO_SOURCES = ("imagenet_samples", "imagenette", "folder")
 #: the progress bar shows when more photos than this are decoded (by default)
 _PROGRESS_FROM = 200
+#: the input side of the course's networks: photos with a shorter short side are upscaled (a warning names them)
+MIN_PHOTO_SIDE = 224
+#: how many small photos the warning names before it just counts the rest
+_NAMED_SMALL = 5
 
 
 @dataclass
@@ -181,28 +205,81 @@ def _val_synsets() -> dict[str, str]:
         return {row["image_id"]: row["synset"] for row in csv.DictReader(fh)}
 
 
+def _high_depth_to_uint8(a: np.ndarray, mode: str, path: Path) -> np.ndarray:
+    """A greyscale ``[H, W]`` array of more than 8 bits (PIL mode ``I;16*``, ``I`` or ``F``)
+    scaled to uint8 as the module docstring says; SetupError for values outside those ranges."""
+    x = a.astype(np.float64)
+    finite = np.isfinite(x)
+    lo, hi = (float(x[finite].min()), float(x[finite].max())) if finite.any() else (0.0, 0.0)
+    if mode == "F" and hi <= 1:
+        top = 1.0
+    elif mode == "F" and hi <= 255:
+        top = 255.0
+    else:
+        top = 65535.0
+    if not finite.all() or lo < 0 or hi > top:
+        n_bad = int((~finite).sum())
+        what = f"{n_bad} values that are not finite" if n_bad else f"values in [{lo:g}, {hi:g}]"
+        raise SetupError(
+            f"{path} is a PIL mode {mode} image (more than 8 bits per pixel) with {what}; it can be read when its "
+            "values lie in [0, 65535] (16-bit, or 32-bit integers) or, for floats, in [0, 1], [0, 255] or [0, 65535]. "
+            "Convert it to an 8-bit RGB or greyscale JPEG or PNG"
+        )
+    return np.rint(x * (255.0 / top)).astype(np.uint8)
+
+
+def _pixels(im: Image.Image, path: Path) -> np.ndarray:
+    """The pixels of an open PIL image as uint8 ``[H, W, 3]`` RGB (see the module docstring)."""
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        grey = _high_depth_to_uint8(np.asarray(im), im.mode, path)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
 def _read_image(path: Path) -> torch.Tensor:
-    """One photo as uint8 ``[3, H, W]`` RGB.
+    """One photo as uint8 ``[3, H, W]`` RGB (16-bit and float images scaled to 8 bits).
 
     Raises:
-        SetupError: the file is truncated or not an image (the message names it).
+        SetupError: the file is truncated or not an image, or holds pixel values that cannot
+            be scaled to 8 bits (the message names it).
     """
-    from PIL import Image
+    from PIL import Image  # imported when photos are decoded, as in the other PIL users
 
     try:
         with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+            arr = _pixels(im, path)
+    except SetupError:
+        raise
     except (OSError, SyntaxError, ValueError) as exc:  # PIL: truncated, unidentified, broken headers
         raise SetupError(f"{path} cannot be read as a photo ({exc}); a truncated or damaged file: "
                          "delete it or replace it with a good copy") from exc
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()
 
 
+def _warn_small(paths: list[Path], images: list[torch.Tensor]) -> None:
+    """One UserWarning naming the photos whose short side is under :data:`MIN_PHOTO_SIDE`."""
+    small = [(p, img.shape[-1], img.shape[-2]) for p, img in zip(paths, images)
+             if min(img.shape[-2:]) < MIN_PHOTO_SIDE]
+    if not small:
+        return
+    named = ", ".join(f"{p} ({w}x{h} px)" for p, w, h in small[:_NAMED_SMALL])
+    more = f" and {len(small) - _NAMED_SMALL} more" if len(small) > _NAMED_SMALL else ""
+    warnings.warn(
+        f"{len(small)} of {len(images)} photos have a short side under {MIN_PHOTO_SIDE} px, the input side of "
+        f"the course's networks, and will be scaled up (blurred) to fit it: {named}{more}. Use photos at least "
+        f"{MIN_PHOTO_SIDE} px on their short side (ImageNet validation photos and Imagenette's 320 px ones are)",
+        UserWarning, stacklevel=3,
+    )
+
+
 def _read_images(paths: list[Path], progress: bool | None = None) -> list[torch.Tensor]:
     """Decode photos with :func:`_read_image`, behind a progress bar when there are many
-    (``progress=None``: more than 200) or when ``progress`` is True."""
+    (``progress=None``: more than 200) or when ``progress`` is True; warn once about photos
+    smaller than the networks' input (:data:`MIN_PHOTO_SIDE`)."""
     show = len(paths) > _PROGRESS_FROM if progress is None else bool(progress)
-    return [_read_image(p) for p in tqdm(paths, desc="decoding photos", unit="photo", disable=not show)]
+    images = [_read_image(p) for p in tqdm(paths, desc="decoding photos", unit="photo", disable=not show)]
+    _warn_small(paths, images)
+    return images
 
 
 def _check_limit(limit: int | None) -> None:

@@ -59,10 +59,25 @@ PROTOCOLS: tuple[str, ...] = ("crop", "embed", "inpaint")
 DEFAULT_EMBED_SIZE = 192
 
 
-def _check_image(img: torch.Tensor) -> None:
+def _check_image(img: torch.Tensor, name: str = "img") -> None:
+    """ValueError unless ``img`` is one RGB image ``[3, H, W]`` with ``H, W >= 1``."""
     if not isinstance(img, torch.Tensor) or img.ndim != 3 or img.shape[0] != 3:
-        got = tuple(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
-        raise ValueError(f"expected one RGB image [3, H, W] (uint8 or float in [0, 1]), got {got}")
+        got = list(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
+        raise ValueError(f"expected one RGB image [3, H, W] (uint8 or float in [0, 1]) as {name}, got {got}")
+    if img.shape[1] < 1 or img.shape[2] < 1:
+        raise ValueError(f"{name} is an empty image (shape {list(img.shape)}): it needs a positive height and width "
+                         "to be resized or cropped; check how it was cut or loaded")
+
+
+def _check_maps(img: torch.Tensor, name: str, ranks: tuple[int, ...] | None = None) -> None:
+    """ValueError unless ``img`` is a tensor of one of ``ranks`` (None: any of at least 2
+    dimensions, ``[..., H, W]``) with positive height and width."""
+    if not isinstance(img, torch.Tensor) or (img.ndim not in ranks if ranks else img.ndim < 2):
+        got = list(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
+        shapes = " or ".join({3: "[C, H, W]", 4: "[N, C, H, W]"}[r] for r in ranks) if ranks else "[..., H, W]"
+        raise ValueError(f"{name} must be a tensor {shapes}, got {got}")
+    if img.shape[-2] < 1 or img.shape[-1] < 1:
+        raise ValueError(f"{name} is empty (shape {list(img.shape)}): it needs a positive height and width")
 
 
 def to_float(img: torch.Tensor) -> torch.Tensor:
@@ -80,12 +95,22 @@ def _positive(value: int, name: str) -> int:
     return int(value)
 
 
+def _non_negative(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    return int(value)
+
+
+def _short_side_to(h: int, w: int, size: int) -> tuple[int, int]:
+    """``(new_h, new_w)`` with the short side ``size`` and the aspect ratio kept (each side >= 1)."""
+    return (size, max(1, round(w * size / h))) if h <= w else (max(1, round(h * size / w)), size)
+
+
 def resize_short(img: torch.Tensor, size: int) -> torch.Tensor:
     """Resize (bilinear, antialiased) so the *short* side is ``size``; float ``[3, h, w]`` in [0, 1]."""
     _check_image(img)
     size = _positive(size, "size")
-    h, w = img.shape[-2:]
-    nh, nw = (size, max(1, round(w * size / h))) if h <= w else (max(1, round(h * size / w)), size)
+    nh, nw = _short_side_to(img.shape[-2], img.shape[-1], size)
     return TF.resize(to_float(img), [nh, nw], antialias=True).clamp_(0, 1)
 
 
@@ -99,7 +124,9 @@ def resize_long(img: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def center_crop(img: torch.Tensor, size: int) -> torch.Tensor:
-    """The central ``size x size`` square (top-left at ``((H - size) // 2, (W - size) // 2)``)."""
+    """The central ``size x size`` square (top-left at ``((H - size) // 2, (W - size) // 2)``) of
+    ``img [..., H, W]``."""
+    _check_maps(img, "img")
     size = _positive(size, "size")
     h, w = img.shape[-2:]
     if size > h or size > w:
@@ -124,8 +151,7 @@ def crop_windows(source: torch.Tensor, offsets: torch.Tensor, size: int) -> torc
     Returns:
         ``[T, C, size, size]`` with ``out[t] = source[:, y_t : y_t + size, x_t : x_t + size]``.
     """
-    if source.ndim != 3:
-        raise ValueError(f"source must be [C, H, W], got {tuple(source.shape)}")
+    _check_maps(source, "source", (3,))
     if not isinstance(offsets, torch.Tensor) or offsets.ndim != 2 or offsets.shape[1] != 2:
         raise ValueError("offsets must be a [T, 2] integer tensor of (x, y) corners")
     if offsets.dtype.is_floating_point:
@@ -168,6 +194,9 @@ def inpaint_normalized_blur(img: torch.Tensor, known: torch.Tensor, radius: int 
         The filled image, same shape as ``img``; known pixels are returned unchanged and every
         filled value is a convex combination of known values.
     """
+    _check_maps(img, "img", (3, 4))
+    if not isinstance(known, torch.Tensor):
+        raise ValueError(f"known must be a bool tensor [H, W] or [N, 1, H, W], got {type(known).__name__}")
     single = img.ndim == 3
     x = img[None] if single else img
     m = known
@@ -179,8 +208,7 @@ def inpaint_normalized_blur(img: torch.Tensor, known: torch.Tensor, radius: int 
         raise ValueError(f"img [C,H,W]/[N,C,H,W] and known [H,W]/[N,1,H,W] must match, got "
                          f"{tuple(img.shape)} and {tuple(known.shape)}")
     _positive(radius, "radius")
-    if smooth_iters < 0:
-        raise ValueError(f"smooth_iters must be >= 0, got {smooth_iters}")
+    smooth_iters = _non_negative(smooth_iters, "smooth_iters")
     m = m.to(torch.bool).expand(x.shape[0], 1, *x.shape[-2:])
     if not m.flatten(1).any(1).all():
         raise ValueError("every image needs at least one known pixel to inpaint from")
@@ -215,8 +243,7 @@ def protocol_source(img: torch.Tensor, protocol: str, out_size: int = 224, max_s
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     out_size, embed_size = _positive(out_size, "out_size"), _positive(embed_size, "embed_size")
-    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
-        raise ValueError(f"max_shift must be a non-negative int, got {max_shift!r}")
+    max_shift = _non_negative(max_shift, "max_shift")
     side = out_size + 2 * max_shift
     if protocol == "crop":
         return center_crop(resize_short(img, side), side).contiguous(), None
@@ -252,6 +279,7 @@ def shift_sequence(img: torch.Tensor, protocol: str, n_steps: int = 33, out_size
         ``(frames, d)``: float ``[T, 3, out_size, out_size]`` in [0, 1] and the shifts ``[T]``.
     """
     d = sequence_shifts(n_steps)
+    max_shift = _non_negative(max_shift, "max_shift")
     if int(d.abs().max()) > max_shift:
         raise ValueError(f"{n_steps} steps need shifts up to {int(d.abs().max())} px > max_shift={max_shift}")
     source, _ = protocol_source(img, protocol, out_size, max_shift, embed_size)
@@ -268,7 +296,10 @@ def zhang_crops(img: torch.Tensor, n_crops: int, generator: torch.Generator, res
     Returns:
         ``(crops [n_crops, 3, out_size, out_size], offsets [n_crops, 2])``.
     """
+    _check_image(img)
     n_crops = _positive(n_crops, "n_crops")
+    resize, out_size = _positive(resize, "resize"), _positive(out_size, "out_size")
+    max_offset = _positive(max_offset, "max_offset")
     if out_size + max_offset - 1 > resize:
         raise ValueError(f"offsets up to {max_offset - 1} px need resize >= {out_size + max_offset - 1}")
     source = center_crop(resize_short(img, resize), resize)
@@ -286,9 +317,10 @@ def scaled_embeddings(img: torch.Tensor, sizes: list[int] | tuple[int, ...], out
         raise ValueError(f"background must be 'black' or 'inpaint', got {background!r}")
     if not sizes:
         raise ValueError("sizes must not be empty")
+    checked = [_positive(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
     frames = []
-    for s in sizes:
-        source, _ = protocol_source(img, "embed" if background == "black" else "inpaint", out_size, 0, int(s))
+    for s in checked:
+        source, _ = protocol_source(img, "embed" if background == "black" else "inpaint", out_size, 0, s)
         frames.append(source)
     return torch.stack(frames)
 
@@ -301,8 +333,8 @@ def resize_pil(img: torch.Tensor, resize: int = 256, crop: int = 224) -> torch.T
     _check_image(img)
     if img.dtype != torch.uint8:
         raise TypeError("resize_pil needs the original uint8 photo")
-    h, w = img.shape[-2:]
-    nh, nw = (resize, round(w * resize / h)) if h <= w else (round(h * resize / w), resize)
+    resize, crop = _positive(resize, "resize"), _positive(crop, "crop")
+    nh, nw = _short_side_to(img.shape[-2], img.shape[-1], resize)
     pil = Image.fromarray(img.permute(1, 2, 0).numpy())
     arr = np.asarray(pil.resize((nw, nh), Image.Resampling.BILINEAR), dtype=np.uint8)
     return center_crop(to_float(torch.from_numpy(arr.copy()).permute(2, 0, 1)), crop).contiguous()
@@ -312,8 +344,8 @@ def resize_interpolate(img: torch.Tensor, resize: int = 256, crop: int = 224) ->
     """Standard view made with ``torch.nn.functional.interpolate(mode="bilinear", antialias=False)``
     (samples 4 neighbours whatever the scale: no antialiasing), then the centre crop."""
     _check_image(img)
-    h, w = img.shape[-2:]
-    nh, nw = (resize, round(w * resize / h)) if h <= w else (round(h * resize / w), resize)
+    resize, crop = _positive(resize, "resize"), _positive(crop, "crop")
+    nh, nw = _short_side_to(img.shape[-2], img.shape[-1], resize)
     x = F.interpolate(to_float(img)[None], size=(nh, nw), mode="bilinear", align_corners=False, antialias=False)
     x = (x[0].clamp(0, 1) * 255).round() / 255  # stored as an 8-bit image, like PIL's result
     return center_crop(x, crop).contiguous()

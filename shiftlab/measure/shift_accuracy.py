@@ -95,6 +95,25 @@ class GridResult:
                    np.asarray(d["sensitivity"], dtype=np.float64), int(d["n_images"]))
 
 
+def _check_finite(images: torch.Tensor, name: str = "images") -> None:
+    """ValueError when ``images`` holds NaN or infinite values, which no model classifies
+    meaningfully (the comparison with the label fails, and the accuracy silently reads 0).
+    One ``isfinite(...).all()`` per call (a single device sync); the counts only on failure."""
+    if not (images.dtype.is_floating_point or images.dtype.is_complex):
+        return
+    finite = torch.isfinite(images)
+    if bool(finite.all()):
+        return
+    bad = int((~finite).sum())
+    per_image = (~finite).flatten(1).any(1)
+    n_bad, first = int(per_image.sum()), int(per_image.nonzero()[0, 0])
+    raise ValueError(
+        f"{name} hold {bad} non-finite values (NaN or inf) of {images.numel()}, in {n_bad} of {images.shape[0]} "
+        f"images (the first at index {first}); a model's accuracy on them means nothing. Pass finite images: "
+        "check how they were made (e.g. a normalisation by a zero standard deviation, or torch.empty)"
+    )
+
+
 def iter_shift_logits(model: nn.Module, images: torch.Tensor, shifts: torch.Tensor, batch: int = 4096,
                       fill: Fill = "zero", progress: bool = False) -> Iterator[tuple[slice, torch.Tensor]]:
     """Logits for every digit under every shift, a chunk of digits at a time.
@@ -106,12 +125,14 @@ def iter_shift_logits(model: nn.Module, images: torch.Tensor, shifts: torch.Tens
         ``(rows, logits)``: the slice of ``images`` in the chunk and logits ``[S, b, classes]``.
 
     Raises:
-        ValueError: no image, or no shift (before any forward pass).
+        ValueError: no image, an image with NaN or infinite values, or no shift (before any
+            forward pass).
     """
     from tqdm.auto import tqdm
 
     if images.ndim != 4 or images.shape[0] == 0:
         raise ValueError(f"images must be a non-empty [N, C, H, W] batch, got {tuple(images.shape)}")
+    _check_finite(images)
     check_shifts(shifts)
     dev = next(model.parameters()).device
     shifts = shifts.to(dev)
@@ -150,10 +171,17 @@ def evaluate_shift_grid(model: nn.Module, images: torch.Tensor, labels: torch.Te
         batch: about how many shifted images go through the model per forward pass (all
             shifts of ``max(1, batch // S)`` digits at once).
         progress: show a tqdm.auto bar.
+
+    Raises:
+        ValueError: mismatched or empty images and labels, images with NaN or infinite values,
+            labels that are not integer class indices, or shifts without ``(0, 0)``.
     """
     if images.ndim != 4 or labels.ndim != 1 or images.shape[0] != labels.shape[0] or images.shape[0] == 0:
         raise ValueError(f"need images [N, C, H, W] and labels [N] with N > 0, got {tuple(images.shape)}, "
                          f"{tuple(labels.shape)}")
+    if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+        raise ValueError(f"labels must be integer class indices (e.g. torch.long), got dtype {labels.dtype}: "
+                         "pass labels.long() if they hold whole numbers")  # NaN images: iter_shift_logits
     dev = next(model.parameters()).device
     grid = check_shifts(shift_grid(max_shift) if shifts is None else shifts).to(dev)
     zero = torch.nonzero((grid == 0).all(1)).flatten()

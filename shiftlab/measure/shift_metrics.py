@@ -67,14 +67,31 @@ PUBLISHED_ZHANG: dict[str, dict[str, float]] = {
 # --------------------------------------------------------------------------- pure metrics
 
 
-def _as_array(x: Any, name: str, ndim: int) -> np.ndarray:
+def _check_finite(a: np.ndarray, name: str, what: str = "numbers") -> None:
+    """ValueError when the float array ``a`` holds NaN or infinite values (a mean, a percentile,
+    a comparison over them is NaN or meaningless, silently); says how many and where the first is."""
+    if not np.issubdtype(a.dtype, np.inexact):
+        return
+    finite = np.isfinite(a)
+    if finite.all():
+        return
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    where = first[0] if len(first) == 1 else first
+    raise ValueError(
+        f"{name} holds {int((~finite).sum())} non-finite values (NaN or inf) of {a.size} (the first at index "
+        f"{where}); pass finite {what}: a NaN usually comes from a failed measurement or a mean over nothing"
+    )
+
+
+def _as_array(x: Any, name: str, ndim: int, what: str = "numbers") -> np.ndarray:
     """``x`` as a NumPy array with ``ndim`` dimensions and at least one row (a mean over nothing
-    would be NaN)."""
+    would be NaN), and no NaN or infinite values."""
     a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
     if a.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {a.shape}): need at least one sequence or photo")
+    _check_finite(a, name, what)
     return a
 
 
@@ -89,7 +106,7 @@ def _classes(x: Any, name: str) -> np.ndarray:
 
 def _probabilities(x: Any, name: str) -> np.ndarray:
     """Probabilities ``[N, T]`` (finite, in [0, 1]), not logits."""
-    a = _as_array(x, name, 2)
+    a = _as_array(x, name, 2, what="probabilities in [0, 1]")
     if not np.issubdtype(a.dtype, np.number):
         raise TypeError(f"{name} must hold probabilities (numbers in [0, 1]), got dtype {a.dtype}")
     if a.size and not (np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1 + 1e-6):
@@ -210,12 +227,20 @@ def per_photo(metric: str, data: dict[str, np.ndarray]) -> np.ndarray:
 def bootstrap_interval(values: np.ndarray | Sequence[float], n_boot: int = 2000,
                        level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of per-photo ``values`` (photos resampled
-    with replacement): how far the headline number could move with another photo sample."""
+    with replacement): how far the headline number could move with another photo sample.
+
+    Raises:
+        ValueError: fewer than 2 values, a NaN or infinite value (the interval would be
+            ``(nan, nan)``), ``level`` outside (0, 1) or ``n_boot`` not a positive int.
+    """
     a = np.asarray(values, dtype=np.float64).reshape(-1)
     if a.size < 2:
-        raise ValueError("need at least 2 values")
-    if not 0 < level < 1 or n_boot < 1:
-        raise ValueError("level must lie in (0, 1) and n_boot be positive")
+        raise ValueError(f"need at least 2 values, got {a.size}")
+    _check_finite(a, "values")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), e.g. 0.95, got {level!r}")
     rng = np.random.default_rng(seed)
     means = a[rng.integers(0, a.size, size=(n_boot, a.size))].mean(axis=1)
     tail = 100 * (1 - level) / 2
@@ -226,12 +251,19 @@ def bootstrap_interval(values: np.ndarray | Sequence[float], n_boot: int = 2000,
 def relation(low: float, high: float, published: Sequence[float]) -> str:
     """How published values sit relative to our interval ``[low, high]``: ``"above"`` (ours is
     higher than every published value), ``"below"``, or ``"compatible with"`` (our interval
-    reaches at least one of them)."""
+    reaches at least one of them).
+
+    Raises:
+        ValueError: ``low > high``, no published value, or a NaN or infinite bound or value
+            (every comparison with NaN is False: the answer would silently be "compatible with").
+    """
+    _check_finite(np.array([low, high], dtype=np.float64), "the interval [low, high]")
     if low > high:
         raise ValueError(f"low must not exceed high, got {low} > {high}")
     pub = [float(v) for v in published]
     if not pub:
         raise ValueError("need at least one published value")
+    _check_finite(np.array(pub), "published")
     if low > max(pub):
         return "above"
     if high < min(pub):

@@ -25,8 +25,9 @@ starts from exactly model C's initial weights.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -89,14 +90,46 @@ def pool_factory(pool: str | PoolFactory = "max", padding_mode: PaddingMode = "z
 _POOLS = {"A": (False, False), "B": (True, False), "C": (True, True)}
 
 
+def _is_int(value: object) -> bool:
+    """An int or a NumPy integer, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_arguments(name: Any, channels: Any, hidden: Any, image_size: Any, head: Any) -> None:
+    """ValueError, saying what is accepted, for a bad argument of :class:`MnistNet` (``pool``
+    and ``padding_mode`` are checked by :func:`pool_factory`)."""
+    if not isinstance(name, str) or name not in _POOLS:
+        raise ValueError(f"model name must be one of {MODEL_NAMES}, got {name!r}")
+    if (not isinstance(channels, (tuple, list)) or len(channels) != 2
+            or not all(_is_int(c) and c >= 1 for c in channels)):
+        raise ValueError(f"channels must be two positive ints (the output channels of the two convolutions), "
+                         f"e.g. (4, 8), got {channels!r}")
+    if not _is_int(hidden) or hidden < 1:
+        raise ValueError(f"hidden must be a positive int (the width of the hidden FC layer), e.g. 64, got {hidden!r}")
+    if not _is_int(image_size) or image_size < 1:
+        raise ValueError(f"image_size must be a positive int (the side of the square input images), e.g. 28, "
+                         f"got {image_size!r}")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+
+
 class MnistNet(nn.Module):
     """conv-[pool]-conv-[pool]-FC-FC for 1x28x28 digits; see the module docstring.
 
+    Input: ``[N, 1, H, W]`` images. With the ``"fc"`` head the first FC layer is sized for the
+    feature map of ``image_size x image_size`` images (``8 x 7 x 7`` for model C at the default
+    widths), so ``forward`` takes those (a few px more, which the pools' floor division drops,
+    also give that map) and refuses others, with a message saying so. The ``"gap"`` head
+    averages the last map, so any size goes that the pools can halve: with ``pool="max"``,
+    ``H, W >= 2 ** (number of pools)`` (1, 2 or 4 px for A, B, C), checked here; the blur and APS
+    pools have their own limits (reflect padding needs maps over 1 px, APS even sides at each
+    pool) and say so.
+
     Args:
         name: ``"A"``, ``"B"`` or ``"C"`` (which pools are present).
-        channels: output channels of the two convolutions.
-        hidden: width of the hidden fully connected layer.
-        image_size: side of the (square) input images.
+        channels: output channels of the two convolutions (two positive ints).
+        hidden: width of the hidden fully connected layer (a positive int).
+        image_size: side of the (square) input images the FC head is sized for (a positive int).
         pool: the downsampling layer at each pooling position (see :func:`pool_factory`); it
             must halve the side like ``MaxPool2d(2)``.
         padding_mode: ``"zeros"`` (the course's models) or ``"circular"`` (the convolutions,
@@ -109,18 +142,14 @@ class MnistNet(nn.Module):
                  image_size: int = 28, pool: str | PoolFactory = "max", padding_mode: PaddingMode = "zeros",
                  head: str = "fc") -> None:
         super().__init__()
-        if name not in _POOLS:
-            raise ValueError(f"model name must be one of {MODEL_NAMES}, got {name!r}")
-        if len(channels) != 2 or min(channels) < 1:
-            raise ValueError(f"channels must be two positive ints, got {channels!r}")
+        _check_arguments(name, channels, hidden, image_size, head)
+        (c1, c2), hidden, image_size = (int(c) for c in channels), int(hidden), int(image_size)
         pool1, pool2 = _POOLS[name]
         side = image_size // (2 if pool1 else 1) // (2 if pool2 else 1)
         if side < 1:
-            raise ValueError(f"image_size {image_size} is too small for model {name}")
-        if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+            raise ValueError(f"image_size {image_size} is too small for model {name}: its {pool1 + pool2} pools "
+                             f"need at least {2 ** (pool1 + pool2)} px")
         make_pool = pool_factory(pool, padding_mode)
-        c1, c2 = channels
         layers: list[nn.Module] = [nn.Conv2d(1, c1, 3, padding=1, padding_mode=padding_mode), nn.ReLU()]
         if pool1:
             layers.append(make_pool())
@@ -129,16 +158,44 @@ class MnistNet(nn.Module):
             layers.append(make_pool())
         self.name = name
         self.padding_mode, self.head_kind = padding_mode, head
+        self.image_size, self.n_pools = image_size, pool1 + pool2
+        # the smallest side forward takes before it runs the features: max pooling (with the GAP head)
+        # needs 2 px per pool; the other pools check their own inputs, the FC head its feature map
+        self._min_side = 2 ** self.n_pools if pool == "max" and head == "gap" else 1
+        self._fc_map = torch.Size((c2, side, side))  # the feature map the FC head is sized for
         self.features = nn.Sequential(*layers)
         flat: list[nn.Module] = [nn.Flatten()] if head == "fc" else [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         self.head = nn.Sequential(*flat, nn.Linear(c2 * side * side if head == "fc" else c2, hidden),
                                   nn.ReLU(), nn.Linear(hidden, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``[N, 10]`` for images ``[N, 1, H, W]``."""
-        if x.ndim != 4 or x.shape[1] != 1:
-            raise ValueError(f"expected images of shape [N, 1, H, W], got {tuple(x.shape)}")
-        return self.head(self.features(x))
+        """Logits ``[N, 10]`` for images ``[N, 1, H, W]`` (which sizes: see the class docstring).
+
+        The size checks compare shapes only (no device sync), so they cost nothing next to the
+        convolutions."""
+        # the shape checks are skipped while torch.jit.trace records (sizes are traced values there, and
+        # a trace is specific to its input's shape anyway)
+        check = not torch.jit.is_tracing()
+        if x.ndim != 4 or (check and x.shape[1] != 1):
+            raise ValueError(f"model {self.name} takes images of shape [N, 1, H, W], got {list(x.shape)}")
+        if check and min(x.shape[-2:]) < self._min_side:
+            raise ValueError(self._size_error(x, None))
+        f = self.features(x)
+        if check and self.head_kind == "fc" and f.shape[1:] != self._fc_map:
+            raise ValueError(self._size_error(x, f))
+        return self.head(f)
+
+    def _size_error(self, x: torch.Tensor, features: torch.Tensor | None) -> str:
+        """What :meth:`forward` says about images ``x`` of a size it does not take."""
+        if self.head_kind == "gap":
+            why = f"each of its {self.n_pools} max pools halves the side" if self._min_side > 1 else "not empty"
+            return (f"model {self.name} with a GAP head takes images [N, 1, H, W] with H, W >= {self._min_side} "
+                    f"({why}); got {list(x.shape)}")
+        s = self.image_size
+        got = "empty images" if features is None else f"whose feature map is {'x'.join(map(str, features.shape[1:]))}"
+        return (f"model {self.name} with an FC head takes [N, 1, {s}, {s}] images (its first FC layer is sized for "
+                f"their {'x'.join(map(str, self._fc_map))} feature map); got {list(x.shape)}, {got}. Resize or pad "
+                f"the images to {s}x{s}, or for other sizes use head='gap' (global average pooling)")
 
 
 def make_model(name: str, channels: tuple[int, int] = (4, 8), hidden: int = 64,
