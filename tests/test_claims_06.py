@@ -73,7 +73,8 @@ def test_table_bullets(v):
 def test_decision_robust_representation_not(v):
     for m in "ABC":
         assert v[f"mnist_aug_{m}_sens3"] < v[f"mnist_noaug_{m}_sens3"]  # "less sensitive"
-        assert v[f"mnist_aug_{m}_sens3"] > 0.3  # "still move by ... of their length"
+        assert v[f"mnist_aug_{m}_sens3"] > 1 / 3  # "still move by more than a third of their length"
+        assert v[f"mnist_aug_{m}_loss3"] < 0.02  # "... but the top class survives the shift" (mostly)
 
 
 def test_augmentation_matters_more_than_pooling(v):
