@@ -23,7 +23,7 @@ embedded in the page, a slider and play buttons, nothing beyond matplotlib.
 Page weight: every frame is a PNG of the whole figure (reduced to a 256-colour palette,
 :data:`PNG_COLORS`, which makes it 2-3 times lighter with no visible change), base64-encoded in
 the page, so a player weighs about ``frames x (bytes per frame)``: 15-40 kB a frame at the
-defaults (at most 17 frames, 72 dpi, figures :data:`~shiftlab.viz.plotting.BOOK_WIDTH` = 8 in
+defaults (at most 17 frames, 92 dpi, figures :data:`~shiftlab.viz.plotting.BOOK_WIDTH` = 8 in
 wide and at most 4.6 in high), 0.2-0.7 MB a player, under :data:`PAGE_BUDGET`.
 :func:`page_weight` measures a player; one over the budget is still returned, with a warning
 that says which knob to turn (``frames``, ``dpi``). The player's buttons use the Font Awesome
@@ -93,8 +93,9 @@ _MODES = ("loop", "once", "reflect")
 FrameFormat = Literal["png", "jpeg"]
 #: the JPEG quality of ``frame_format="jpeg"`` (photographs)
 JPEG_QUALITY = 85
-#: the resolution of the frames (72 dpi: an 8 in figure is 576 px wide, inside the book's column)
-DEFAULT_DPI = 72
+#: the resolution of the frames (92 dpi: an 8 in figure is 736 px wide, the book's text column, so
+#: that 9-10 pt text is 11-13 px on the page; at 72 dpi it was 576 px, scaled down to about 6 px text)
+DEFAULT_DPI = 92
 #: time per frame of the player (ms)
 DEFAULT_INTERVAL_MS = 350
 #: the most frames a player may have (the defaults use at most 25)
