@@ -221,6 +221,8 @@ CODE_VERSIONS: dict[str, str] = {
     "mnist_models": "train-1",        # trained MNIST models A, B, C (shiftlab.train)
     "mnist_eval": "eval-1",           # their shift-grid evaluations (studies.mnist_pooling)
     "mnist_variants": "variants-1",   # BlurPool-C and APS-C, trained and evaluated
+    "mnist_heads": "heads-1",         # A, B, C with a global-average-pool head (studies.mnist_controls)
+    "mnist_ink": "ink-1",             # accuracy split by ink kept / lost (studies.mnist_controls)
     "mnist_tta": "tta-1",             # MNIST test-time augmentation study
     "imagenet_shifts": "shift-metrics-1",  # ImageNet shift, consistency, scale, resize, TTA arrays
     "probe": "factors-1",             # architecture factors of the probed networks

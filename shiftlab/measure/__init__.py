@@ -5,6 +5,7 @@
 ``global_pool``     global pooling: exact invariance and how a stride breaks it
 ``sampling``        aliasing and shiftability in 1-D and 2-D (the sampling theorem)
 ``shift_accuracy``  accuracy over shift grids, the article's columns, consistency on MNIST
+``ink``             that accuracy split by whether a shift keeps the digit's ink in the frame
 ``shift_metrics``   P(top-1 change), MAC, jaggedness, consistency, bootstrap intervals
 ``protocols``       crop / embed / inpaint shift protocols, Zhang crops, rescaling
 ``photo_shifts``    an ImageNet model measured on shifted, cropped and rescaled photos

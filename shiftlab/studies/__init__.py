@@ -2,6 +2,7 @@
 
 ``mnist_pooling``    models A/B/C with and without augmentation x seeds (chapters 05, 06)
 ``width_study``      the same at four conv widths: the pooling gap against width (05)
+``mnist_controls``   their controls: GAP heads of equal size, accuracy where the ink is kept (05, 06)
 ``mnist_variants``   BlurPool-C and APS-C beside A/B/C (chapter 08)
 ``imagenet_shifts``  the ImageNet shift study (chapter 07)
 ``nonshiftability``  subsampling factors of real networks, per-layer non-shiftability (08)
