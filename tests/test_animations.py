@@ -3,7 +3,9 @@ page budget, showing the same numbers as the measurement functions (tiny inputs,
 
 from __future__ import annotations
 
+
 import base64
+import io
 import re
 import struct
 
@@ -252,6 +254,10 @@ def test_png_frames_are_reduced_to_a_palette():
     assert all(f[25] == 6 for f in frames_in(full.html))  # RGBA, as matplotlib writes it
     assert [png_size(f) for f in frames_in(palette.html)] == [png_size(f) for f in frames_in(full.html)]
     assert palette.nbytes < full.nbytes
+    from PIL import Image
+
+    for f in frames_in(palette.html) + frames_in(full.html):  # both still say their dpi (pHYs)
+        assert Image.open(io.BytesIO(f)).info["dpi"] == pytest.approx((A.DEFAULT_DPI,) * 2, abs=0.01)
     with pytest.raises(ValueError, match="png_colors"):
         A.animate(plt.figure(figsize=(2, 2)), draw, 2, png_colors=1)
     plt.close("all")

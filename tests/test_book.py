@@ -109,17 +109,20 @@ def test_execute_notebook_keeps_shown_figures_and_restores_the_environment(tmp_p
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import os\nprint(os.environ['SHIFTLAB_QUICK'])"),
+    nb.cells = [nbformat.v4.new_code_cell("import os\nprint(os.environ['SHIFTLAB_QUICK'], "
+                                          "os.environ['TQDM_DISABLE'], os.environ['SHIFTLAB_BOOK_RUN'])"),
                 nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()")]
     path = tmp_path / "tiny.ipynb"
     nbformat.write(nb, path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.delenv("SHIFTLAB_QUICK", raising=False)
+    for k in ("SHIFTLAB_QUICK", "TQDM_DISABLE", "SHIFTLAB_BOOK_RUN"):
+        monkeypatch.delenv(k, raising=False)
     assert book.execute_notebook(path, quick=True, timeout=120) > 0
     out = nbformat.read(path, as_version=4)
-    assert out.cells[0].outputs[0]["text"].strip() == "1"
+    assert out.cells[0].outputs[0]["text"].split() == ["1", "1", "1"]   # quick, no bars, book run
     assert any("image/png" in o.get("data", {}) for o in out.cells[1].outputs)
     assert os.environ["MPLBACKEND"] == "Agg" and "SHIFTLAB_QUICK" not in os.environ
+    assert "TQDM_DISABLE" not in os.environ and "SHIFTLAB_BOOK_RUN" not in os.environ
 
 
 BIB = ROOT / "book" / "references.bib"

@@ -116,3 +116,16 @@ def test_config_imports_no_torch():
     code = "import sys, shiftlab.core.config; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "[]", (done.stdout, done.stderr)
+
+
+def test_short_path_hides_the_machines_folders(monkeypatch, tmp_path):
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    data.mkdir(), cache.mkdir()
+    monkeypatch.setenv("SHIFTLAB_DATA", str(data))
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(cache))
+    assert config.short_path(data / "weights" / "w.pt") == "$SHIFTLAB_DATA/weights/w.pt"
+    assert config.short_path(data) == "$SHIFTLAB_DATA"
+    assert config.short_path(cache / "mnist") == "$SHIFTLAB_CACHE/mnist"
+    assert config.short_path(Path.home() / ".cache" / "torch" / "x.pth") == "~/.cache/torch/x.pth"
+    monkeypatch.delenv("SHIFTLAB_DATA")
+    assert config.short_path("/opt/elsewhere/x") == "/opt/elsewhere/x"       # nothing to hide

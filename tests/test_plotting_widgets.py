@@ -80,6 +80,18 @@ def test_plots_and_explorers_draw_a_static_figure():
     assert w2.children[0].children[1].max == 4
 
 
+def test_slider_view_is_a_line_of_text_in_the_books_run(monkeypatch):
+    """A widget saved by the book's run has no state and renders as an empty box: there the
+    view is a note naming its sliders, and nothing is drawn."""
+    monkeypatch.setenv("SHIFTLAB_BOOK_RUN", "1")
+    calls = []
+    view = widgets.slider_view(lambda a: calls.append(a), a=dict(value=1, min=0, max=3, description="dx"))
+    assert isinstance(view, widgets.StaticNote) and calls == []
+    assert "sliders for a" in repr(view) and view._repr_markdown_().startswith("*Interactive")
+    monkeypatch.setenv("SHIFTLAB_BOOK_RUN", "0")
+    assert not isinstance(widgets.slider_view(lambda a: None, a=dict(value=1)), widgets.StaticNote)
+
+
 def test_slider_view_redraws_on_change():
     calls = []
     view = widgets.slider_view(lambda a, b: calls.append((a, b)) or plt.figure(),

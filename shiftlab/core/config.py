@@ -36,6 +36,7 @@ __all__ = [
     "data_root",
     "cache_dir",
     "in_colab",
+    "short_path",
 ]
 
 T = TypeVar("T")
@@ -137,6 +138,30 @@ def cache_dir() -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise SetupError(f"{where} is not writable: {fix}")
     return path
+
+
+def short_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as a message shows it without the machine's folders: under ``SHIFTLAB_DATA`` as
+    ``$SHIFTLAB_DATA/...``, under ``SHIFTLAB_CACHE`` as ``$SHIFTLAB_CACHE/...``, under the home
+    folder as ``~/...``; any other path unchanged. For the informational lines that notebooks
+    print (which model, which photos), so committed outputs carry no build-machine paths; error
+    messages keep the full path, which the user needs to act on."""
+    p = Path(path).expanduser()
+    try:
+        p = p.resolve()
+    except OSError:  # pragma: no cover - an unreadable parent: show it as given
+        pass
+    roots = [(os.environ.get("SHIFTLAB_DATA", ""), "$SHIFTLAB_DATA"),
+             (os.environ.get("SHIFTLAB_CACHE", ""), "$SHIFTLAB_CACHE"), (str(Path.home()), "~")]
+    for raw, name in roots:
+        if not raw.strip():
+            continue
+        try:
+            rel = p.relative_to(Path(raw.strip()).expanduser().resolve())
+        except (ValueError, OSError):
+            continue
+        return name if str(rel) == "." else f"{name}/{rel.as_posix()}"
+    return str(path)
 
 
 def in_colab() -> bool:

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from shiftlab.core.config import SetupError, data_root
+from shiftlab.core.config import SetupError, data_root, short_path
 from shiftlab.data import imagenette
 from shiftlab.data.boxes import load_synsets
 
@@ -320,7 +320,7 @@ def _load_auto(limit: int | None, download: bool, progress: bool | None) -> Phot
     root = data_root()  # a SHIFTLAB_DATA that names no folder is an error to fix, not a reason to download
     samples = None if root is None else root / "imagenet_samples"
     if samples is not None and samples.is_dir():
-        reason = (f"auto: the course's ImageNet validation photos in SHIFTLAB_DATA/imagenet_samples ({samples}) "
+        reason = ("auto: the course's ImageNet validation photos in $SHIFTLAB_DATA/imagenet_samples "
                   "because SHIFTLAB_DATA has them")
         print(f"load_photos: {reason}")
         return _load_folder(samples, limit, progress, source="imagenet_samples", reason=reason)
@@ -328,10 +328,10 @@ def _load_auto(limit: int | None, download: bool, progress: bool | None) -> Phot
     cache = imagenette.imagenette_root()
     what = "Imagenette's validation photos (10 ImageNet classes, 320 px)"
     if imagenette.is_downloaded(cache):
-        reason = f"auto: {what} from the cache {cache} because {why} and Imagenette was downloaded before"
+        reason = f"auto: {what} from the cache {short_path(cache)} because {why} and Imagenette was downloaded before"
     elif download:
-        reason = (f"auto: {what}, downloading them now (about {imagenette.ARCHIVE_MB} MB, once) into {cache} "
-                  f"because {why} and they are not in the cache yet")
+        reason = (f"auto: {what}, downloading them now (about {imagenette.ARCHIVE_MB} MB, once) into "
+                  f"{short_path(cache)} because {why} and they are not in the cache yet")
     else:
         raise FileNotFoundError(
             f"no photos: {why}, Imagenette is not in the cache ({cache}) and download=False. Set SHIFTLAB_DATA to "

@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shiftlab.core.config import SetupError, data_root
+from shiftlab.core.config import SetupError, data_root, short_path
 from shiftlab.core.device import get_device
 
 __all__ = [
@@ -386,8 +386,8 @@ def _load_torchvision(name: str, device: torch.device, reason: str) -> ImageNetM
     model = model.eval().to(device)
     for p in model.parameters():
         p.requires_grad_(False)
-    where = (f"weights from {ckpt} (torch's hub cache)" if cached else
-             f"weights downloaded from {weights.url} to {ckpt}")
+    where = (f"weights from {short_path(ckpt)} (torch's hub cache)" if cached else
+             f"weights downloaded from {weights.url} to {short_path(ckpt)}")
     return ImageNetModel(
         name=name, model=model, normalize=_torchvision_normalize, reason=f"{reason}; {where}",
         source="torchvision", input_size=224, resize_size=256, device=device,
@@ -472,7 +472,8 @@ def load_imagenet_model(name: str = "auto", device: torch.device | str | None = 
     dev = get_device(device)
     if name == "mobilenet_v2_offline":
         path = offline_weights_path()
-        return load_offline_mobilenet_v2(path, device=dev, reason=f"requested by name (weights from {path})")
+        return load_offline_mobilenet_v2(path, device=dev,
+                                         reason=f"requested by name (weights from {short_path(path)})")
     if name in TORCHVISION_MODELS:
         cost = f"; on the CPU it costs {_cpu_cost(name)}" if dev.type == "cpu" else ""
         return _load_torchvision(name, dev, reason=f"requested by name{cost}")
@@ -499,8 +500,9 @@ def load_imagenet_model(name: str = "auto", device: torch.device | str | None = 
                    f"{_offline_hint(offline)}")
         return _load_torchvision("resnet50", dev, reason=why)
     if offline is not None:
-        why = (f"auto: the offline MobileNetV2 (weights from {offline}) because torchvision's ResNet50 weights are "
-               f"neither in torch's hub cache ({_torchvision_checkpoint('resnet50').parent}) nor downloadable "
+        why = (f"auto: the offline MobileNetV2 (weights from {short_path(offline)}) because torchvision's ResNet50 "
+               f"weights are neither in torch's hub cache ({short_path(_torchvision_checkpoint('resnet50').parent)}) "
+               "nor downloadable "
                "(no internet)")
         return load_offline_mobilenet_v2(offline, device=dev, reason=why)
     raise FileNotFoundError(

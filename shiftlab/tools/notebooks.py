@@ -189,9 +189,12 @@ def execute_notebook(path: Path, quick: bool = False, timeout: int | None = None
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    env_before = os.environ.get("SHIFTLAB_QUICK")
+    # the book's run: quick or full mode; no progress bars (tqdm's widgets keep no state in a saved
+    # notebook and render as empty boxes); slider views as a line of text (see viz.widgets.StaticNote)
+    book_env = {"SHIFTLAB_QUICK": "1" if quick else "0", "TQDM_DISABLE": "1", "SHIFTLAB_BOOK_RUN": "1"}
+    env_before = {k: os.environ.get(k) for k in book_env}
     backend_before = os.environ.pop("MPLBACKEND", None)
-    os.environ["SHIFTLAB_QUICK"] = "1" if quick else "0"
+    os.environ.update(book_env)
     start = time.perf_counter()
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -205,10 +208,11 @@ def execute_notebook(path: Path, quick: bool = False, timeout: int | None = None
                 print(f"    cell {index:3d}: {time.perf_counter() - t0:6.1f} s", flush=True)
         nb.metadata.pop("widgets", None)
     finally:
-        if env_before is None:
-            os.environ.pop("SHIFTLAB_QUICK", None)
-        else:
-            os.environ["SHIFTLAB_QUICK"] = env_before
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         if backend_before is not None:
             os.environ["MPLBACKEND"] = backend_before
     nbformat.write(nb, path)

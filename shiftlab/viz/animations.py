@@ -261,9 +261,11 @@ _PNG_FRAME = re.compile(r'(data:image/png;base64,)((?:[A-Za-z0-9+/=]|\\\n)+)(")'
 
 def _palette_png(png: bytes, colors: int) -> bytes:
     """``png`` reduced to a palette of ``colors`` colours (no dithering), if that is lighter."""
-    img = Image.open(io.BytesIO(png)).convert("RGB")
+    src = Image.open(io.BytesIO(png))
+    dpi = src.info.get("dpi")  # matplotlib's pHYs chunk: keep it, so the frame still says its dpi
     out = io.BytesIO()
-    img.quantize(colors, dither=Image.Dither.NONE).save(out, "PNG", optimize=True)
+    extra = {"dpi": tuple(round(float(d)) for d in dpi)} if dpi else {}
+    src.convert("RGB").quantize(colors, dither=Image.Dither.NONE).save(out, "PNG", optimize=True, **extra)
     return out.getvalue() if out.tell() < len(png) else png
 
 

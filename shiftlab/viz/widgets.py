@@ -3,6 +3,7 @@ so that the rendered book, which has no kernel, still shows it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,8 @@ from shiftlab.core.shifts import translate
 from shiftlab.measure.pooling import l_shape_example
 from shiftlab.viz.plotting import show_image, show_values
 
-__all__ = ["slider_view", "plot_equivariance", "equivariance_explorer", "plot_pooling", "pooling_explorer"]
+__all__ = ["StaticNote", "slider_view", "plot_equivariance", "equivariance_explorer", "plot_pooling",
+           "pooling_explorer"]
 
 
 @torch.no_grad()
@@ -41,6 +43,25 @@ def plot_equivariance(image: torch.Tensor, conv: Callable[[torch.Tensor], torch.
     return fig
 
 
+class StaticNote:
+    """What :func:`slider_view` returns in the book's own run (``SHIFTLAB_BOOK_RUN=1``, set by
+    ``python -m shiftlab notebooks run``): a widget saved without a kernel renders as an empty
+    box, so the book shows this line instead, naming the sliders a reader gets in Jupyter."""
+
+    def __init__(self, sliders: list[str]) -> None:
+        self.sliders = sliders
+
+    def _text(self) -> str:
+        return (f"Interactive in Jupyter or Colab: sliders for {', '.join(self.sliders)} redraw the figure "
+                "above (run this notebook; the book shows the default state).")
+
+    def __repr__(self) -> str:
+        return self._text()
+
+    def _repr_markdown_(self) -> str:
+        return f"*{self._text()}*"
+
+
 def slider_view(draw: Callable[..., Figure], **sliders: dict[str, Any]) -> Any:
     """Integer sliders above an output area that redraws ``draw(**values)`` when a slider moves.
 
@@ -53,8 +74,12 @@ def slider_view(draw: Callable[..., Figure], **sliders: dict[str, Any]) -> Any:
         sliders: for each argument, ``ipywidgets.IntSlider`` settings (value, min, max, description).
 
     Returns:
-        ``VBox([HBox(sliders), Output])``, or None (with a note) when ipywidgets is missing.
+        ``VBox([HBox(sliders), Output])``; in the book's own run (``SHIFTLAB_BOOK_RUN=1``) a
+        :class:`StaticNote` instead, which renders as a line of text; None (with a note) when
+        ipywidgets is missing.
     """
+    if os.environ.get("SHIFTLAB_BOOK_RUN", "").strip() == "1":
+        return StaticNote(list(sliders))
     try:
         import ipywidgets as w
     except ImportError:  # pragma: no cover - ipywidgets is a requirement
