@@ -231,6 +231,7 @@ CODE_VERSIONS: dict[str, str] = {
     "robustness": "robustness-1",     # MNIST worst case and consistency protocols (studies.robustness)
     "layerwise": "layerwise-2",       # per-layer equivariance errors (studies.layerwise_study)
     "canvas": "canvas-1",             # learned-invariance runs on the 56x56 canvas (studies.learned_invariance)
+    "canvas_transfer": "transfer-1",  # Biscione & Bowers' sequential protocol (studies.invariance_transfer)
 }
 
 Format = Literal["torch", "npz"]

@@ -10,5 +10,6 @@
 ``borders_toy``      the position toy under four paddings (chapter 10)
 ``layerwise_study``  per-layer equivariance of the MNIST and ImageNet networks (chapter 10)
 ``learned_invariance`` digits on a canvas: trained at some positions, tested at all (chapter 11)
+``invariance_transfer`` Biscione & Bowers' sequential protocol: new classes at one place (11)
 ``robustness``       worst case and the three shift protocols on MNIST (chapter 12)
 """
