@@ -139,3 +139,26 @@ def test_ink_control_covers_its_models_and_seeds(control):
 def test_bad_models_are_refused():
     with pytest.raises(ValueError, match="models must be"):
         mc.run_head_control(TINY, models=("D",), progress=False)
+
+
+def test_control_figures_fit_the_page(control, tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from shiftlab.studies.mnist_pooling import run_mnist
+    from shiftlab.viz.control_plots import plot_head_control, plot_ink_control
+    from shiftlab.viz.plotting import BOOK_WIDTH
+
+    hc, ic = control
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path))
+    results = run_mnist(TINY, progress=False)
+    for fig in (plot_ink_control(ic, results, models=("A", "C")), plot_head_control(hc, results)):
+        assert fig.get_size_inches()[0] <= BOOK_WIDTH + 1e-9
+        assert all(ax.get_xlabel() and ax.get_ylabel() and ax.get_title() for ax in fig.axes)
+        plt.close(fig)
+    fig = plot_ink_control(ic, results, models=("A", "C"))
+    kept = fig.axes[1].lines[1].get_ydata()                             # A's ink-kept curve
+    assert np.allclose(kept, ic.rings("A", False)["kept_accuracy"], equal_nan=True)
+    plt.close(fig)

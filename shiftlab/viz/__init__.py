@@ -4,6 +4,7 @@
 ``widgets``          the equivariance and pooling explorers
 ``mnist_explorers``  MNIST result figures and the digit explorer
 ``width_plots``      the width study: shift accuracy and the pooling gap against width
+``control_plots``    the MNIST controls: ink kept per shift, FC against GAP heads
 ``imagenet_plots``   the ImageNet shift chapter's figures
 ``tta_plots``        the test-time augmentation figures
 ``bias_plots``       ImageNet box-centre and MNIST centring figures
