@@ -31,8 +31,6 @@ PENDING: dict[str, set[str]] = {
     "10_borders": {"paths", "widgets"},
     "11_learned_invariance": {"widgets"},
     "12_worst_case": {"widgets"},
-    "02_equivariance": {"widgets"},
-    "03_pooling": {"widgets"},
 }
 
 WIDGET = "application/vnd.jupyter.widget-view+json"

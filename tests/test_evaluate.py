@@ -173,3 +173,30 @@ def test_float_labels_are_refused():
     with pytest.raises(ValueError, match="labels must be integer class indices.*got dtype torch.float32"):
         evaluate_shift_grid(CentreProbe(), x, y.float(), max_shift=1)
     assert evaluate_shift_grid(CentreProbe(), x, y.int(), max_shift=1).at(0, 0) == 1.0
+
+
+def test_flipping_digits_are_right_unshifted_and_wrong_somewhere():
+    from torch import nn
+
+    from shiftlab.measure.shift_accuracy import flipping_digits
+
+    class TopLeft(nn.Module):
+        """Class 1 when the top-left 14 x 14 quarter holds ink, else 0."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            ink = (x[:, 0, :14, :14].sum((1, 2)) > 0).float()
+            return torch.stack([1 - ink, ink], 1) + 0 * self.w
+
+    x = torch.zeros(3, 1, 28, 28)
+    x[0, 0, 12, 12] = 1     # label 1, leaves the quarter when moved right by 2: flips
+    x[1, 0, 5, 5] = 1       # label 1, stays in the quarter for |dx| <= 4: never flips
+    x[2, 0, 20, 20] = 1     # label 0 but labelled 1: wrong unshifted, never listed
+    y = torch.tensor([1, 1, 1])
+    shifts = torch.tensor([[dx, 0] for dx in range(-4, 5)])
+    assert flipping_digits({"m": TopLeft()}, x, y, shifts) == [0]
+    with pytest.raises(ValueError, match="models is empty"):
+        flipping_digits({}, x, y, shifts)

@@ -22,7 +22,7 @@ by the norm of the original's, ``||f(S x) - f(x)|| / ||f(x)||``, averaged over t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +43,7 @@ __all__ = [
     "SHIFT_MIN_RADIUS",
     "SHIFT_RADIUS",
     "shift_consistency",
+    "flipping_digits",
 ]
 
 SHIFT_MIN_RADIUS = 1
@@ -237,6 +238,33 @@ def accuracy_by_ring(result: GridResult, values: np.ndarray | None = None) -> tu
     cheb = np.abs(result.shifts).max(1)
     r = np.arange(cheb.max() + 1)
     return r, np.array([v[cheb == k].mean() for k in r])
+
+
+def flipping_digits(models: Mapping[str, nn.Module], images: torch.Tensor, labels: torch.Tensor,
+                    shifts: torch.Tensor, fill: Fill = "zero") -> list[int]:
+    """Indices (in order) of the digits that every model classifies correctly unshifted and at
+    least one model misclassifies under some shift of ``shifts`` ``[S, 2]``: the digits worth
+    showing when a figure is to show what a shift does (most digits survive small shifts).
+
+    Raises:
+        ValueError: no model, or images and labels of different lengths.
+    """
+    if not models:
+        raise ValueError("models is empty: give at least one, e.g. {'C': model_c}")
+    if images.ndim != 4 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        raise ValueError(f"need images [N, C, H, W] and labels [N], got {tuple(images.shape)}, {tuple(labels.shape)}")
+    y = labels.cpu()
+    ok = torch.ones_like(y, dtype=torch.bool)
+    flips = torch.zeros_like(ok)
+    for model in models.values():
+        dev = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            ok &= model(images.to(dev)).argmax(-1).cpu() == y
+        model.train(was_training)
+        flips |= (shift_predictions(model, images, shifts, fill=fill) != y[:, None]).any(1)
+    return torch.nonzero(ok & flips).flatten().tolist()
 
 
 # --------------------------------------------------------------------------- consistency
