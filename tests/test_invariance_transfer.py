@@ -106,3 +106,22 @@ def test_evaluate_new_classes_counts_per_position():
     assert acc.tolist() == [0.5, 0.5]
     with pytest.raises(ValueError):
         it.evaluate_new_classes(Always(), x[:0], y[:0], torch.tensor([[0, 0]]))
+
+
+def test_the_figure_fits_the_page_and_plots_the_maps(runs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from shiftlab.viz.plotting import BOOK_WIDTH
+    from shiftlab.viz.transfer_plots import plot_transfer
+
+    res, _ = runs
+    fig = plot_transfer(res)
+    assert fig.get_size_inches()[0] <= BOOK_WIDTH + 1e-9
+    assert all(ax.get_xlabel() and ax.get_ylabel() and ax.get_title() for ax in fig.axes)
+    frozen_fc = fig.axes[1].lines[0]
+    d = chebyshev_distance(res.positions, CENTRE)
+    assert np.allclose(frozen_fc.get_ydata()[0], res.maps[("frozen", "fc")].mean(0)[d == 0].mean())
+    plt.close(fig)

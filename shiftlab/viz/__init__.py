@@ -9,6 +9,7 @@
 ``tta_plots``        the test-time augmentation figures
 ``bias_plots``       ImageNet box-centre and MNIST centring figures
 ``beyond_plots``     the figures of chapters 10-12
+``transfer_plots``   Biscione & Bowers' sequential protocol: pretraining curve, new classes by distance
 ``animations``       the explorers as players that run in the static book (jshtml frames)
 ``schematics``       drawn diagrams: pooling phase, polyphase/APS, BlurPool, shift protocols
 """
