@@ -3,7 +3,6 @@ page budget, showing the same numbers as the measurement functions (tiny inputs,
 
 from __future__ import annotations
 
-
 import base64
 import io
 import re

@@ -155,7 +155,8 @@ def test_download_through_torchvision_then_the_cache(tmp_path, monkeypatch, caps
         again = P.load_photos("auto")
         out = capsys.readouterr().out
         assert len(server.requests) == n_requests  # no request: the cache served it
-        assert out.count("\n") == 1 and "from the cache $SHIFTLAB_CACHE/imagenette" in out and "downloaded before" in out
+        assert out.count("\n") == 1 and "downloaded before" in out
+        assert "from the cache $SHIFTLAB_CACHE/imagenette" in out   # no machine path
         assert len(again) == 20 and again.labels.tolist() == sorted(INDICES * 2)
         assert again.subset(list(range(0, 20, 2))).fingerprint() == ph.fingerprint()  # same photos
 

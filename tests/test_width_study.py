@@ -127,3 +127,8 @@ def test_figure(study):
         plt.close(fig)
     with pytest.raises(ValueError, match="column"):
         plot_width_study(study, "best")
+
+
+def test_a_gap_that_rounds_to_zero_has_no_sign():
+    assert ws._signed(-0.0002) == "0.000" and ws._signed(0.0004) == "0.000"
+    assert ws._signed(-0.0123) == "-0.012" and ws._signed(0.02) == "+0.020"

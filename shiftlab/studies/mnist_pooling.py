@@ -221,7 +221,8 @@ class MnistResults:
         for aug in (False, True):
             title = "with augmentation (random shifts up to 10 %)" if aug else "without augmentation"
             n = len(self.settings.seeds)
-            out.append(f"MNIST, {title}; ours: mean +- std over {n} seed(s); article in brackets")
+            seeds = f"{n} seed" + ("" if n == 1 else "s")
+            out.append(f"MNIST, {title}; ours: mean +- std over {seeds}; article in brackets")
             out.append(f"{'model':<6}" + "".join(f"{c:>24}" for c in COLUMNS))
             for m, cols in self.table(aug).items():
                 cells = [f"{mu:.3f} +- {sd:.3f} [{ARTICLE[aug][m][i]:.3f}]" for i, (mu, sd) in

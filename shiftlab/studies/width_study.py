@@ -53,6 +53,12 @@ STUDY_MAX_SHIFT: int = 3
 GAPS: tuple[tuple[str, str, str], ...] = (("C - A", "C", "A"), ("B - A", "B", "A"))
 
 
+def _signed(x: float, digits: int = 3) -> str:
+    """``x`` with its sign, but a value that rounds to zero as ``0.000`` (never ``-0.000``)."""
+    text = f"{x:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def width_label(width: Sequence[int]) -> str:
     """``(32, 64)`` -> ``"32/64"``."""
     return "/".join(str(int(c)) for c in width)
@@ -106,7 +112,7 @@ class WidthStudy:
         gaps = {g[0]: self.gap(g[1], g[2], augment, column) for g in GAPS}
         for i, w in enumerate(self.widths):
             cells = [f"{cols[m][0][i]:.3f}" + ("" if one else f" ± {cols[m][1][i]:.3f}") for m in MODEL_NAMES]
-            cells += [f"{gaps[g][0][i]:+.3f}" + ("" if one else f" ± {gaps[g][1][i]:.3f}") for g in gaps]
+            cells += [_signed(gaps[g][0][i]) + ("" if one else f" ± {gaps[g][1][i]:.3f}") for g in gaps]
             rows.append(f"| {width_label(w)} | " + " | ".join(cells) + " |")
         return "\n".join(rows)
 

@@ -113,8 +113,9 @@ def plot_shift_heatmaps(results: MnistResults, augment: bool = False, what: str 
         ax.set_title(f"model {m}")
     assert im is not None  # three models, three panels
     fig.colorbar(im, ax=list(axes), shrink=0.85).set_label(label)
+    n = len(results.settings.seeds)
     fig.suptitle(f"{title}, {_aug_text(augment)}\n(mean over "
-                 f"{len(results.settings.seeds)} seed(s), {results.settings.grid_size} digits)")
+                 f"{n} seed{'' if n == 1 else 's'}, {results.settings.grid_size:,} digits)")
     return fig
 
 
