@@ -172,9 +172,9 @@ def test_auto_takes_cached_imagenette_when_shiftlab_data_has_no_samples(tmp_path
     make_imagenette_tree(tmp_path / "cache" / "imagenette", per_class=2)
     ph = P.load_photos("auto", limit=12, progress=True)
     out = capsys.readouterr()
-    assert out.out == (f"load_photos: auto: Imagenette's validation photos (10 ImageNet classes, 320 px) from the "
-                       f"cache {tmp_path / 'cache' / 'imagenette'} because SHIFTLAB_DATA={data} has no "
-                       "imagenet_samples/ and Imagenette was downloaded before\n")
+    assert out.out == ("load_photos: auto: Imagenette's validation photos (10 ImageNet classes, 320 px) from the "
+                       "cache $SHIFTLAB_CACHE/imagenette because SHIFTLAB_DATA has no "
+                       "imagenet_samples/ and Imagenette was downloaded before\n")   # no machine path
     assert "decoding photos" in out.err  # the progress bar
     assert len(ph) == 12 and set(ph.labels.tolist()) == set(INDICES)  # round-robin: all 10 classes
     assert ph.source == "imagenette" and ph.files[0].startswith("n01440764/")
@@ -278,3 +278,69 @@ def test_photos_smaller_than_the_network_input_are_named_in_one_warning(tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a 224 px short side is big enough: no warning
         P.load_photos(tmp_path)
+
+
+# ----------------------------------------------------------------- load_photos("imagenet_val1000")
+VAL1000 = DATA / "imagenet_val1000"
+
+
+def _named_folder(root: Path, n: int = 4) -> Path:
+    """A small stand-in for $SHIFTLAB_DATA/imagenet_val1000: JPEGs and a labels.csv with md5 sums."""
+    import hashlib
+
+    folder = root / "imagenet_val1000"
+    folder.mkdir(parents=True)
+    rows = []
+    for i in range(n):
+        name = f"ILSVRC2012_val_{i + 1:08d}.JPEG"
+        Image.fromarray(np.full((240, 250, 3), 40 * i, np.uint8)).save(folder / name, quality=90)
+        md5 = hashlib.md5((folder / name).read_bytes()).hexdigest()
+        rows.append({"file": name, "class_index": 10 * i + 3, "md5": md5})
+    with open(folder / "labels.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, ["file", "class_index", "md5"])
+        w.writeheader()
+        w.writerows(rows)
+    return folder
+
+
+def test_val1000_is_read_by_name_with_its_labels(tmp_path, monkeypatch):
+    _named_folder(tmp_path)
+    monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
+    ph = P.load_photos("imagenet_val1000")
+    assert ph.source == "imagenet_val1000" and len(ph) == 4
+    assert ph.labels.tolist() == [3, 13, 23, 33] and "$SHIFTLAB_DATA/imagenet_val1000" in ph.reason
+    assert P.load_photos("imagenet_val1000", limit=2).labels.tolist() == [3, 33]   # spread over the list
+
+
+@pytest.mark.parametrize("damage", ["unset", "no folder", "no labels", "changed", "missing"])
+def test_val1000_problems_are_named(tmp_path, monkeypatch, damage):
+    from shiftlab.core.config import SetupError
+
+    folder = _named_folder(tmp_path)
+    monkeypatch.setenv("SHIFTLAB_DATA", str(tmp_path))
+    if damage == "unset":
+        monkeypatch.delenv("SHIFTLAB_DATA")
+    elif damage == "no folder":
+        shutil.rmtree(folder)
+    elif damage == "no labels":
+        (folder / "labels.csv").unlink()
+    elif damage == "changed":
+        Image.fromarray(np.zeros((240, 250, 3), np.uint8) + 7).save(folder / "ILSVRC2012_val_00000002.JPEG")
+    else:
+        (folder / "ILSVRC2012_val_00000003.JPEG").unlink()
+    expect = {"unset": "SHIFTLAB_DATA is unset", "no folder": "has no imagenet_val1000/",
+              "no labels": "has no labels.csv", "changed": "differ from labels.csv's md5.*00000002",
+              "missing": "are missing.*00000003"}[damage]
+    with pytest.raises(SetupError, match=expect):
+        P.load_photos("imagenet_val1000")
+
+
+@pytest.mark.skipif(not (VAL1000 / "labels.csv").is_file(), reason="needs SHIFTLAB_DATA/imagenet_val1000")
+def test_the_real_val1000_folder_agrees_with_its_labels(monkeypatch):
+    monkeypatch.setenv("SHIFTLAB_DATA", str(DATA))
+    ph = P.load_photos("imagenet_val1000", limit=25)
+    with open(VAL1000 / "labels.csv", newline="") as fh:
+        table = {r["file"]: int(r["class_index"]) for r in csv.DictReader(fh)}
+    assert len(table) == 1000 and len(set(table.values())) == 643
+    assert [table[f] for f in ph.files] == ph.labels.tolist()
+    assert all(img.dtype == torch.uint8 and img.shape[0] == 3 for img in ph.images)  # greyscale made RGB

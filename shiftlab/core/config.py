@@ -10,7 +10,7 @@ Everything the course reads from the environment goes through this module:
     silently start an hour-long full run.
 ``SHIFTLAB_DATA``
     A folder laid out like the course's offline data (``mnist/``, ``imagenet_boxes/``,
-    ``imagenet_samples/``, ``weights/``). Loaders look there first.
+    ``imagenet_samples/``, ``imagenet_val1000/``, ``weights/``). Loaders look there first.
 ``SHIFTLAB_CACHE``
     Where downloads and trained models are cached (default ``~/.cache/shiftlab``).
 
@@ -112,7 +112,8 @@ def data_root() -> Path | None:
     if not path.is_dir():
         raise FileNotFoundError(
             f"SHIFTLAB_DATA={raw!r} does not name an existing folder; "
-            "point it at a folder with mnist/, imagenet_boxes/, imagenet_samples/, weights/ or unset it"
+            "point it at a folder with mnist/, imagenet_boxes/, imagenet_samples/, imagenet_val1000/, weights/ or "
+            "unset it"
         )
     return path
 

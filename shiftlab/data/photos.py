@@ -10,6 +10,10 @@ Where photos come from, with :func:`load_photos` (default ``"auto"``):
      :mod:`shiftlab.data.imagenette`) from the cache, when it was downloaded before;
   3. else Imagenette downloaded now through torchvision (about 340 MB, once, into the cache).
 
+  ``load_photos("imagenet_val1000")`` reads ``$SHIFTLAB_DATA/imagenet_val1000`` by name: the
+  first 1,000 ILSVRC2012 validation photos (643 classes, ``labels.csv`` with md5 sums, which are
+  checked), of which the 100 samples are a subset; ``load_photos("imagenet_samples")`` the samples.
+
   The choice and its reason are kept on the result (:attr:`PhotoSet.source`,
   :attr:`PhotoSet.reason`), so a chapter can name the photos behind its figures.
 - ``load_photos(folder)`` reads a folder of your own photos. Labels, in order of preference:
@@ -61,6 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PHOTO_SOURCES",
+    "NAMED_FOLDERS",
     "MIN_PHOTO_SIDE",
     "PhotoSet",
     "find_photo_folder",
@@ -71,8 +76,14 @@ __all__ = [
 ]
 
 _EXTENSIONS = {".jpeg", ".jpg", ".png"}
-#: what :attr:`PhotoSet.source` can be: the course's offline samples, Imagenette, a folder of one's own
-PHOTO_SOURCES = ("imagenet_samples", "imagenette", "folder")
+#: what :attr:`PhotoSet.source` can be: the course's offline samples, the first 1,000 validation photos,
+#: Imagenette, a folder of one's own
+PHOTO_SOURCES = ("imagenet_samples", "imagenet_val1000", "imagenette", "folder")
+#: the named folders of ``$SHIFTLAB_DATA`` that :func:`load_photos` takes by name, and what they hold
+NAMED_FOLDERS = {
+    "imagenet_samples": "the course's 100 ImageNet validation photos (one per class for 100 classes)",
+    "imagenet_val1000": "the first 1,000 ILSVRC2012 validation photos (643 classes)",
+}
 #: the progress bar shows when more photos than this are decoded (by default)
 _PROGRESS_FROM = 200
 #: the input side of the course's networks: photos with a shorter short side are upscaled (a warning names them)
@@ -262,7 +273,7 @@ def _warn_small(paths: list[Path], images: list[torch.Tensor]) -> None:
              if min(img.shape[-2:]) < MIN_PHOTO_SIDE]
     if not small:
         return
-    named = ", ".join(f"{p} ({w}x{h} px)" for p, w, h in small[:_NAMED_SMALL])
+    named = ", ".join(f"{short_path(p)} ({w}x{h} px)" for p, w, h in small[:_NAMED_SMALL])
     more = f" and {len(small) - _NAMED_SMALL} more" if len(small) > _NAMED_SMALL else ""
     warnings.warn(
         f"{len(small)} of {len(images)} photos have a short side under {MIN_PHOTO_SIDE} px, the input side of "
@@ -324,7 +335,7 @@ def _load_auto(limit: int | None, download: bool, progress: bool | None) -> Phot
                   "because SHIFTLAB_DATA has them")
         print(f"load_photos: {reason}")
         return _load_folder(samples, limit, progress, source="imagenet_samples", reason=reason)
-    why = "SHIFTLAB_DATA is unset" if root is None else f"SHIFTLAB_DATA={root} has no imagenet_samples/"
+    why = "SHIFTLAB_DATA is unset" if root is None else "SHIFTLAB_DATA has no imagenet_samples/"
     cache = imagenette.imagenette_root()
     what = "Imagenette's validation photos (10 ImageNet classes, 320 px)"
     if imagenette.is_downloaded(cache):
@@ -360,9 +371,11 @@ def load_photos(folder: str | Path | None = "auto", limit: int | None = None, do
         folder: ``"auto"`` (the default; ``None`` means the same): ``$SHIFTLAB_DATA/imagenet_samples``
             when present, else Imagenette's validation photos from the cache, else downloaded
             (see the module docstring); prints one line saying which and why, also kept in
-            :attr:`PhotoSet.reason`. Any other value is a folder of ``.JPEG``/``.jpg``/``.png``
-            files (a folder really named ``auto`` is ``"./auto"``); see the module docstring
-            for where its labels come from.
+            :attr:`PhotoSet.reason`. ``"imagenet_samples"`` and ``"imagenet_val1000"`` name those
+            folders of ``$SHIFTLAB_DATA`` (:data:`NAMED_FOLDERS`; their ``labels.csv`` gives the
+            labels, and its md5 sums are checked). Any other value is a folder of
+            ``.JPEG``/``.jpg``/``.png`` files (a folder really named ``auto`` or like a named
+            folder is ``"./auto"``); see the module docstring for where its labels come from.
         limit: keep only this many photos: for a folder evenly spread over the sorted file list
             (so a small quick-mode subset still spans the class range), for Imagenette taken
             round-robin over its 10 classes.
@@ -377,8 +390,43 @@ def load_photos(folder: str | Path | None = "auto", limit: int | None = None, do
     """
     if folder is None or (isinstance(folder, str) and folder == "auto"):
         return _load_auto(limit, download, progress)
+    if isinstance(folder, str) and folder in NAMED_FOLDERS:
+        return _load_named(folder, limit, progress)
     path = find_photo_folder(folder)
     return _load_folder(path, limit, progress, source="folder", reason=f"the folder {path}, passed by name")
+
+
+def _load_named(name: str, limit: int | None, progress: bool | None) -> PhotoSet:
+    """``load_photos("imagenet_samples")`` or ``("imagenet_val1000")``: that folder of
+    ``$SHIFTLAB_DATA``, with its ``labels.csv`` (and md5 sums, checked)."""
+    root = data_root()
+    what = NAMED_FOLDERS[name]
+    if root is None:
+        raise SetupError(f"load_photos({name!r}) reads {what} from $SHIFTLAB_DATA/{name}, but SHIFTLAB_DATA is unset: "
+                         "set it to the course's data folder, or use load_photos('auto') (Imagenette when the "
+                         "course data are not there)")
+    path = root / name
+    if not path.is_dir():
+        raise SetupError(f"load_photos({name!r}): SHIFTLAB_DATA={root} has no {name}/ folder ({what}); copy it "
+                         "there from the course's data, or use load_photos('auto')")
+    if not (path / "labels.csv").is_file():
+        raise SetupError(f"{path} has no labels.csv: the course's {name}/ folder ships one (columns file, class_index, "
+                         "md5, ...); copy the folder again")
+    reason = f"{what} in $SHIFTLAB_DATA/{name}, asked for by name"
+    return _load_folder(path, limit, progress, source=name, reason=reason)
+
+
+def _check_md5(path: Path, files: list[Path]) -> None:
+    """Compare ``files`` with the md5 column of ``path / "labels.csv"`` (when it has one)."""
+    with open(path / "labels.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or "md5" not in reader.fieldnames:
+            return
+        sums = {row["file"]: row["md5"].strip().lower() for row in reader}
+    bad = [f.name for f in files if f.name in sums and hashlib.md5(f.read_bytes()).hexdigest() != sums[f.name]]
+    if bad:
+        raise SetupError(f"{len(bad)} photo(s) in {path} differ from labels.csv's md5 sums (the first: {bad[0]}): "
+                         "the copy is damaged or the files were changed; copy them again")
 
 
 def _load_folder(path: Path, limit: int | None, progress: bool | None, source: str, reason: str) -> PhotoSet:
@@ -391,6 +439,12 @@ def _load_folder(path: Path, limit: int | None, progress: bool | None, source: s
         pick = np.unique(np.linspace(0, len(files) - 1, limit).round().astype(int))
         files = [files[i] for i in pick]
     csv_labels = _labels_from_csv(path / "labels.csv") if (path / "labels.csv").is_file() else {}
+    if source in NAMED_FOLDERS:
+        _check_md5(path, files)
+        missing = sorted(set(csv_labels) - {f.name for f in path.iterdir()})
+        if missing:
+            raise SetupError(f"{len(missing)} photo(s) listed in {path / 'labels.csv'} are missing (the first: "
+                             f"{missing[0]}); copy the folder again")
     synsets = imagenet_synsets()
     synset_index = {s: i for i, s in enumerate(synsets)} if synsets else {}
     val_synsets: dict[str, str] | None = None
