@@ -99,9 +99,26 @@ def test_sensitivity_sentences(v):
 
 def test_exercise_answers(v):
     assert v["mnist_ex1_upto2"] > v["mnist_noaug_C_shift"]
-    drops = {m: v[f"mnist_ex3_drop_{m}"] for m in "ABC"}
-    assert v["mnist_ex3_worst"] == max(drops, key=drops.get)
-    assert drops["A"] > drops["B"] > drops["C"] > 0  # "the fewer pools, the larger the drop"
+    for head, prefix in (("fc", "mnist"), ("gap", "hc")):
+        kept = {m: v[f"{prefix}_{m}_kept"] for m in "ABC"}
+        assert v[f"mnist_ex3_best_{head}"] == max(kept, key=kept.get)
+    assert v["mnist_ex3_best_fc"] == "C" and v["mnist_ex3_best_gap"] == "A"  # the solution's words
+
+
+def test_capacity_matched_control(v):
+    """Issue 23, case 2: GAP heads of equal size for A, B and C."""
+    assert v["hc_A_params"] == v["hc_B_params"] == v["hc_C_params"] == 64 * 128 + 128 + 1290
+    assert v["hc_A_fcparams"] > 15 * v["hc_C_fcparams"]           # "16 times the weights"
+    d = {m: v[f"hc_{m}_default"] for m in "ABC"}
+    assert d["C"] > d["B"] > d["A"] and max(d.values()) < 0.95     # "follows the receptive field"; none near 0.99
+    gap = {m: v[f"hc_{m}_kept"] for m in "ABC"}
+    fc = {m: v[f"mnist_{m}_kept"] for m in "ABC"}
+    cons = {m: v[f"hc_{m}_consistency"] for m in "ABC"}
+    # "the network without pools is the most invariant, by far more than the seeds' spread"
+    assert gap["A"] - max(gap["B"], gap["C"]) > 0.04 and cons["A"] - max(cons["B"], cons["C"]) > 8
+    spread = max(v[f"hc_{m}_shift_std"] for m in "BC") / min(v[f"hc_{m}_default"] for m in "BC")
+    assert abs(gap["B"] - gap["C"]) < 2 * spread                    # "B and C within their spread"
+    assert fc["C"] > fc["B"] > fc["A"]                              # "the opposite order"
 
 
 WIDTHS = ("4x8", "8x16", "16x32", "32x64")
@@ -132,3 +149,22 @@ def test_width_study_sentences(v):
     # "with augmentation both gaps stay within a point of zero at every width"
     for w in WIDTHS:
         assert abs(v[f"width_{w}_aug_gap_CA"]) < 0.01 and abs(v[f"width_{w}_aug_gap_BA"]) < 0.01
+
+
+def test_ink_control(v):
+    """Issue 23, case 3: accuracy over the digits that keep all their ink, per shift size."""
+    share = [v[f"ink_kept_share_r{r}"] for r in range(1, 9)]
+    lost = [v[f"ink_mean_lost_r{r}"] for r in range(1, 9)]
+    assert share == sorted(share, reverse=True) and lost == sorted(lost)
+    assert share[2] > 0.85 and lost[2] < 0.01            # "up to 3 pixels the frame costs almost nothing"
+    assert share[7] < 0.15 and lost[7] > 0.1             # "at r = 8 only ...; ... of it is gone"
+    assert share[3] > 0.7                                # "at least ...% keep all their ink" up to 4 px
+    for m in "ABC":                                      # "the digits that keep their ink fare no better"
+        for r in (5, 8):
+            assert v[f"ink_noaug_{m}_kept_r{r}"] <= v[f"mnist_noaug_{m}_ring{r}"] + 0.03
+
+
+def test_every_width_gap_is_resolved_but_one(v):
+    unresolved = [(w, g) for w in WIDTHS for g in ("CA", "BA")
+                  if abs(v[f"width_{w}_noaug_gap_{g}"]) <= v[f"width_{w}_noaug_gap_{g}_se"]]
+    assert unresolved == [("4x8", "BA")]      # "... except one pool's at the narrowest width"

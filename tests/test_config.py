@@ -1,3 +1,4 @@
+import os
 import random
 from pathlib import Path
 
@@ -129,3 +130,12 @@ def test_short_path_hides_the_machines_folders(monkeypatch, tmp_path):
     assert config.short_path(Path.home() / ".cache" / "torch" / "x.pth") == "~/.cache/torch/x.pth"
     monkeypatch.delenv("SHIFTLAB_DATA")
     assert config.short_path("/opt/elsewhere/x") == "/opt/elsewhere/x"       # nothing to hide
+
+
+def test_tqdm_disable_wins_over_an_explicit_disable(monkeypatch):
+    from shiftlab.core import progress
+
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert progress.tqdm(range(3), disable=False).disable       # the book's run: no bars at all
+    monkeypatch.setenv("TQDM_DISABLE", "0")
+    assert not progress.tqdm(range(3), disable=False, file=open(os.devnull, "w")).disable

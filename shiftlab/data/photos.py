@@ -54,9 +54,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from shiftlab.core.config import SetupError, data_root, short_path
+from shiftlab.core.progress import tqdm
 from shiftlab.data import imagenette
 from shiftlab.data.boxes import load_synsets
 

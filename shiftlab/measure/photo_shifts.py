@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from shiftlab.core.progress import tqdm
 from shiftlab.data.photos import PhotoSet
 from shiftlab.measure.protocols import (
     DEFAULT_EMBED_SIZE,

@@ -46,6 +46,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from shiftlab.core.progress import tqdm
 from shiftlab.core.shifts import translate
 from shiftlab.measure.global_pool import DEAD_TOL
 
@@ -451,7 +452,6 @@ def nonshiftability(model: nn.Module, frames: torch.Tensor, modules: Sequence[tu
         shifts: labels of the ``T`` shifts (for plots); default ``0 .. T-1``.
         dead_tol: channels whose mean ``|sum|`` is at most this are dead and skipped.
     """
-    from tqdm.auto import tqdm
 
     if frames.ndim != 5:
         raise ValueError(f"frames must have shape [T, N, C, H, W], got {tuple(frames.shape)}")

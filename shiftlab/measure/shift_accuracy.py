@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from shiftlab.core.progress import tqdm
 from shiftlab.core.shifts import Fill, check_shifts, shift_grid, translate_grid
 from shiftlab.measure.shift_metrics import consistency
 
@@ -129,7 +130,6 @@ def iter_shift_logits(model: nn.Module, images: torch.Tensor, shifts: torch.Tens
         ValueError: no image, an image with NaN or infinite values, or no shift (before any
             forward pass).
     """
-    from tqdm.auto import tqdm
 
     if images.ndim != 4 or images.shape[0] == 0:
         raise ValueError(f"images must be a non-empty [N, C, H, W] batch, got {tuple(images.shape)}")

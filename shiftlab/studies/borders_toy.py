@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from shiftlab.core.cache import load_or_compute
 from shiftlab.core.config import quick_or_full
 from shiftlab.core.glue import glue
+from shiftlab.core.progress import tqdm
 from shiftlab.data.patches import make_position_toy
 from shiftlab.nn.fcn import PADDINGS, PositionFCN
 

@@ -39,6 +39,7 @@ from torch import nn
 from shiftlab.core.cache import load_or_compute
 from shiftlab.core.config import quick_or_full
 from shiftlab.core.glue import glue
+from shiftlab.core.progress import tqdm
 from shiftlab.data.canvas import Region, place_on_canvas, position_grid, sample_offsets
 from shiftlab.data.mnist import MnistSplit, load_mnist
 from shiftlab.nn.canvas_models import CANVAS_HEADS, CanvasNet
@@ -163,7 +164,6 @@ def _train(model: nn.Module, params: Sequence[nn.Parameter], x: torch.Tensor, y:
     """Adam on ``params``; every batch at fresh offsets in ``region``. ``frozen_body`` keeps the
     network in eval mode (batch-norm statistics fixed). ``curve`` = (images, labels, positions):
     the mean accuracy over those positions after every epoch."""
-    from tqdm.auto import tqdm
 
     opt = torch.optim.Adam(params, lr=settings.lr)
     gen = torch.Generator().manual_seed(seed)
@@ -272,7 +272,6 @@ def run_transfer(settings: TransferSettings | None = None, progress: bool = True
     """Pretrain (digits 0-4 everywhere) and learn digits 5-9 at the centre in every mode, for
     every head and seed; test the new digits at every grid position (see the module docstring).
     Everything runs on the CPU tensors of the MNIST splits; each run is cached."""
-    from tqdm.auto import tqdm
 
     s = settings if settings is not None else TransferSettings.default()
     t0 = time.perf_counter()

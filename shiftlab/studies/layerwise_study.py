@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from shiftlab.core.cache import load_or_compute
 from shiftlab.core.device import get_device
 from shiftlab.core.glue import glue
+from shiftlab.core.progress import tqdm
 from shiftlab.core.shifts import translate
 from shiftlab.data.mnist import load_mnist
 from shiftlab.data.photos import PhotoSet

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from shiftlab.core.cache import load_or_compute
 from shiftlab.core.config import quick_or_full
 from shiftlab.core.glue import glue
+from shiftlab.core.progress import tqdm
 from shiftlab.data.canvas import Region, check_region, place_on_canvas, position_grid, sample_offsets
 from shiftlab.data.mnist import MnistSplit, load_mnist
 from shiftlab.nn.canvas_models import CANVAS_HEADS, CanvasNet
@@ -323,7 +324,6 @@ def train_canvas_model(settings: InvarianceSettings, condition: str, head: str, 
     """Train one :class:`CanvasNet` under ``condition`` (Adam, cross-entropy). Every batch puts
     each digit at a fresh offset drawn from its class's region (see :data:`CONDITION_REGIONS`).
     Returns the network (eval mode) and its history (``epoch_loss``, ``epoch_acc``, ``seconds``)."""
-    from tqdm.auto import tqdm
 
     if condition not in CONDITION_REGIONS:
         raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
@@ -400,7 +400,6 @@ def run_learned_invariance(settings: InvarianceSettings | None = None, progress:
     """Train and test every condition x head x seed of ``settings`` (default
     :meth:`InvarianceSettings.default`), each run cached (kind ``"canvas"``), and return the
     results. ``use_cache=False`` recomputes without touching the cache."""
-    from tqdm.auto import tqdm
 
     s = settings if settings is not None else InvarianceSettings.default()
     t0 = time.perf_counter()

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from shiftlab.core.cache import load_or_compute
 from shiftlab.core.device import get_device
 from shiftlab.core.glue import glue
+from shiftlab.core.progress import tqdm
 from shiftlab.data.mnist import load_mnist
 from shiftlab.measure.ink import InkSplit, ink_split_accuracy
 from shiftlab.measure.shift_accuracy import GridResult, article_columns, evaluate_shift_grid, shift_consistency

@@ -23,6 +23,7 @@ from shiftlab.core.cache import load_or_compute
 from shiftlab.core.config import SetupError, quick_or_full
 from shiftlab.core.device import get_device
 from shiftlab.core.glue import glue
+from shiftlab.core.progress import tqdm
 from shiftlab.data.mnist import load_mnist
 from shiftlab.measure.shift_accuracy import GridResult, article_columns, evaluate_shift_grid
 from shiftlab.nn.mnist_models import MODEL_NAMES
@@ -306,7 +307,6 @@ def run_mnist(settings: MnistSettings | None = None, device: torch.device | str 
     Seeds are the outer loop, so an interrupted full run has complete seeds in the cache.
     ``use_cache=False`` trains and evaluates without reading or writing cached models and results.
     """
-    from tqdm.auto import tqdm
 
     settings = settings or MnistSettings.default()
     dev = get_device(device)

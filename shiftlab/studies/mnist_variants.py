@@ -19,11 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from shiftlab.core.cache import CODE_VERSIONS, load_or_compute
 from shiftlab.core.device import get_device
 from shiftlab.core.glue import glue
+from shiftlab.core.progress import tqdm
 from shiftlab.data.mnist import MnistSplit, load_mnist
 from shiftlab.measure.shift_accuracy import GridResult, article_columns, evaluate_shift_grid, shift_consistency
 from shiftlab.nn.mnist_models import MODEL_NAMES, VARIANTS, PaddingMode, make_model, make_variant

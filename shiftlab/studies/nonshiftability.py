@@ -17,9 +17,9 @@ from functools import partial
 import torch
 import torchvision
 from torch import nn
-from tqdm.auto import tqdm
 
 from shiftlab.core.cache import load_or_compute
+from shiftlab.core.progress import tqdm
 from shiftlab.data.photos import PhotoSet
 from shiftlab.measure.probe import (
     Nonshiftability,

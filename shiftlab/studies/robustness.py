@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from shiftlab.core.cache import load_or_compute
 from shiftlab.core.device import get_device
 from shiftlab.core.glue import glue
+from shiftlab.core.progress import tqdm
 from shiftlab.data.mnist import load_mnist
 from shiftlab.measure.move_protocols import PROTOCOLS, protocol_consistency
 from shiftlab.measure.worst_shift import worst_case_curve

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from shiftlab.core.cache import CODE_VERSIONS, load_or_compute
 from shiftlab.core.config import is_quick
+from shiftlab.core.progress import tqdm
 from shiftlab.core.shifts import translate
 from shiftlab.data.mnist import load_mnist
 from shiftlab.data.photos import PhotoSet

@@ -33,6 +33,7 @@ from torch import nn
 
 from shiftlab.core.cache import CODE_VERSIONS, cache_path, config_key, load_or_compute
 from shiftlab.core.device import get_device
+from shiftlab.core.progress import tqdm
 from shiftlab.data.mnist import MnistSplit, load_mnist
 from shiftlab.nn.mnist_models import MODEL_NAMES, make_model
 from shiftlab.train.augment import random_shift
@@ -175,7 +176,6 @@ def train_model(config: TrainConfig, train: MnistSplit, test: MnistSplit | None 
             initialisation is reproducible too. Such models must not go into the A/B/C cache of
             :func:`load_or_train`.
     """
-    from tqdm.auto import tqdm
 
     dev = get_device(device)
     n = min(config.train_size, train.images.shape[0])
