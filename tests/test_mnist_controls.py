@@ -123,7 +123,9 @@ def test_head_control_runs_every_model_and_seed(control):
 
 def test_head_control_is_cached(control, monkeypatch):
     hc, _ = control
-    monkeypatch.setattr(mc, "train_model", lambda *a, **k: pytest.fail("retrained a cached model"))
+    from shiftlab.studies import mnist_variants
+
+    monkeypatch.setattr(mnist_variants, "train_model", lambda *a, **k: pytest.fail("retrained a cached model"))
     again = mc.run_head_control(TINY, progress=False)
     assert [r.shift for r in again.runs] == [r.shift for r in hc.runs]
 

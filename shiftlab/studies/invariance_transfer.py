@@ -41,9 +41,19 @@ from shiftlab.core.config import quick_or_full
 from shiftlab.core.glue import glue
 from shiftlab.core.progress import tqdm
 from shiftlab.data.canvas import Region, place_on_canvas, position_grid, sample_offsets
-from shiftlab.data.mnist import MnistSplit, load_mnist
+from shiftlab.data.mnist import MnistSplit
 from shiftlab.nn.canvas_models import CANVAS_HEADS, CanvasNet
-from shiftlab.studies.learned_invariance import CANVAS, CENTRE, DIGIT, EVERYWHERE, FAR, HIGH, LOW, chebyshev_distance
+from shiftlab.studies.learned_invariance import (
+    CANVAS,
+    CENTRE,
+    DIGIT,
+    EVERYWHERE,
+    FAR,
+    HIGH,
+    LOW,
+    chebyshev_distance,
+    lazy_splits,
+)
 
 __all__ = ["MODES", "TransferSettings", "TransferResults", "run_transfer", "evaluate_new_classes"]
 
@@ -276,12 +286,7 @@ def run_transfer(settings: TransferSettings | None = None, progress: bool = True
     s = settings if settings is not None else TransferSettings.default()
     t0 = time.perf_counter()
     positions = position_grid(CANVAS, DIGIT, s.step)
-    splits: dict[str, MnistSplit] = {}
-
-    def split(name: str) -> MnistSplit:
-        if name not in splits:
-            splits[name] = load_mnist(name)  # type: ignore[arg-type]
-        return splits[name]
+    split = lazy_splits()
 
     def test_half(classes: tuple[int, ...], n: int) -> tuple[torch.Tensor, torch.Tensor]:
         return _subset(*_half(split("test"), classes, None), n, s.subset_seed)

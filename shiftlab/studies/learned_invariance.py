@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -59,6 +59,7 @@ __all__ = [
     "train_canvas_model",
     "evaluate_positions",
     "run_learned_invariance",
+    "lazy_splits",
 ]
 
 CANVAS = 56
@@ -318,6 +319,19 @@ class InvarianceResults:
         glue(f"{prefix}_positions", int(self.positions.shape[0]), kind="count")
 
 
+def lazy_splits() -> Callable[[str], MnistSplit]:
+    """``split(name)``: the MNIST split ``name`` (``"train"``, ``"test"``), read on first use
+    and kept, so that a study whose runs all come from the cache reads no digits."""
+    splits: dict[str, MnistSplit] = {}
+
+    def split(name: str) -> MnistSplit:
+        if name not in splits:
+            splits[name] = load_mnist(name)  # type: ignore[arg-type]
+        return splits[name]
+
+    return split
+
+
 # --------------------------------------------------------------------------- training and testing
 def train_canvas_model(settings: InvarianceSettings, condition: str, head: str, seed: int, train: MnistSplit,
                        progress: bool = True) -> tuple[CanvasNet, dict[str, Any]]:
@@ -404,12 +418,7 @@ def run_learned_invariance(settings: InvarianceSettings | None = None, progress:
     s = settings if settings is not None else InvarianceSettings.default()
     t0 = time.perf_counter()
     positions = position_grid(CANVAS, DIGIT, s.step)
-    splits: dict[str, MnistSplit] = {}
-
-    def split(name: str) -> MnistSplit:
-        if name not in splits:
-            splits[name] = load_mnist(name)  # type: ignore[arg-type]
-        return splits[name]
+    split = lazy_splits()
 
     counts: dict[tuple[str, str], list[np.ndarray]] = {}
     histories: dict[tuple[str, str], list[dict[str, Any]]] = {}

@@ -32,10 +32,11 @@ from shiftlab.core.glue import glue
 from shiftlab.core.progress import tqdm
 from shiftlab.data.mnist import load_mnist
 from shiftlab.measure.ink import InkSplit, ink_split_accuracy
-from shiftlab.measure.shift_accuracy import GridResult, article_columns, evaluate_shift_grid, shift_consistency
+from shiftlab.measure.shift_accuracy import GridResult
 from shiftlab.nn.mnist_models import MODEL_NAMES, count_parameters, make_model
 from shiftlab.studies.mnist_pooling import MnistSettings, grid_subset, load_trained
-from shiftlab.train.trainer import History, evaluate_accuracy, train_model
+from shiftlab.studies.mnist_variants import train_and_evaluate
+from shiftlab.train.trainer import History
 
 __all__ = ["HeadRun", "HeadControl", "InkControl", "run_head_control", "run_ink_control",
            "head_parameters"]
@@ -157,7 +158,6 @@ def run_head_control(settings: MnistSettings | None = None, models: Sequence[str
     tr = load_mnist("train", device=dev, limit=settings.train_size)
     te = load_mnist("test", device=dev)
     subset = grid_subset(settings, te.images.shape[0]).to(dev)
-    gx, gy = te.images[subset], te.labels[subset]
     runs: list[HeadRun] = []
     jobs = [(s, m) for s in settings.seeds for m in models]
     for seed, m in tqdm(jobs, desc="GAP-head models", disable=not progress):
@@ -167,17 +167,9 @@ def run_head_control(settings: MnistSettings | None = None, models: Sequence[str
                          "max_shift": settings.max_shift, "subset_seed": settings.subset_seed,
                          "consistency_shift": 3}}
 
-        def compute(cfg: Any = cfg) -> dict[str, Any]:
-            tm = train_model(cfg, tr, None, device=dev, progress=progress,
-                             model_factory=lambda c: make_model(c.model, c.channels, c.hidden, head="gap"))
-            model = tm.model.eval()
-            default = evaluate_accuracy(model, te.images[: settings.test_size], te.labels[: settings.test_size])
-            grid = evaluate_shift_grid(model, gx, gy, settings.max_shift)
-            cols = article_columns(grid, default)
-            return {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                    "history": tm.history.as_dict(), "default": default, "grid": grid.to_dict(),
-                    "shift_min": cols["shift min"], "shift": cols["shift"],
-                    "consistency": shift_consistency(model, gx, 3)}
+        def compute(cfg: Any = cfg) -> dict[str, Any]:  # the payload of chapter 08's variants
+            return train_and_evaluate(cfg, lambda c: make_model(c.model, c.channels, c.hidden, head="gap"),
+                                      settings, tr, te, subset, dev, progress)
 
         p, _ = load_or_compute("mnist_heads", f"{m}_gap_s{seed}", meta, compute, use_cache=use_cache)
         runs.append(HeadRun(m, seed, float(p["default"]), float(p["shift_min"]), float(p["shift"]),

@@ -28,7 +28,7 @@ from shiftlab.data.mnist import MnistSplit, load_mnist
 from shiftlab.measure.shift_accuracy import GridResult, article_columns, evaluate_shift_grid, shift_consistency
 from shiftlab.nn.mnist_models import MODEL_NAMES, VARIANTS, PaddingMode, make_model, make_variant
 from shiftlab.studies.mnist_pooling import MnistSettings, grid_subset, load_trained, run_mnist
-from shiftlab.train.trainer import History, evaluate_accuracy, train_model
+from shiftlab.train.trainer import History, TrainConfig, evaluate_accuracy, train_model
 
 __all__ = [
     "VARIANTS",
@@ -37,6 +37,7 @@ __all__ = [
     "load_variant",
     "run_variants",
     "step_time",
+    "train_and_evaluate",
 ]
 
 
@@ -130,6 +131,23 @@ class VariantResults:
             glue(f"{prefix}_{v.replace('-', '')}_step_ms", ms, kind="nonneg")
 
 
+def train_and_evaluate(cfg: TrainConfig, factory: Callable[[TrainConfig], nn.Module], settings: MnistSettings,
+                       train_split: MnistSplit, test_split: MnistSplit, subset: torch.Tensor,
+                       device: torch.device, progress: bool) -> dict[str, Any]:
+    """Train ``factory(cfg)`` with the A/B/C budget and measure it with the A/B/C protocol: the
+    payload every cached MNIST variant stores (``state_dict``, ``history``, ``default``, ``grid``,
+    ``shift_min``, ``shift`` and ``consistency`` over ``[-3, 3]^2`` on the grid digits ``subset``)."""
+    tm = train_model(cfg, train_split, None, device=device, progress=progress, model_factory=factory)
+    model = tm.model.eval()
+    default = evaluate_accuracy(model, test_split.images[: settings.test_size], test_split.labels[: settings.test_size])
+    gx, gy = test_split.images[subset], test_split.labels[subset]
+    grid = evaluate_shift_grid(model, gx, gy, settings.max_shift)
+    cols = article_columns(grid, default)
+    return {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "history": tm.history.as_dict(), "default": default, "grid": grid.to_dict(),
+            "shift_min": cols["shift min"], "shift": cols["shift"], "consistency": shift_consistency(model, gx, 3)}
+
+
 def _variant_payload(variant: str, settings: MnistSettings, seed: int, device: torch.device,
                      train_split: MnistSplit, test_split: MnistSplit, subset: torch.Tensor, use_cache: bool,
                      progress: bool, augment: bool = False, padding_mode: PaddingMode = "zeros",
@@ -145,19 +163,9 @@ def _variant_payload(variant: str, settings: MnistSettings, seed: int, device: t
     stem = f"{variant}{'_aug' if augment else ''}{_arch_suffix(padding_mode, head)}_s{seed}"
 
     def compute() -> dict[str, Any]:
-        tm = train_model(cfg, train_split, None, device=device, progress=progress,
-                         model_factory=lambda c: make_variant(variant, c.channels, c.hidden,
-                                                              padding_mode=padding_mode, head=head))
-        model = tm.model
-        default = evaluate_accuracy(model, test_split.images[: settings.test_size],
-                                    test_split.labels[: settings.test_size])
-        gx, gy = test_split.images[subset], test_split.labels[subset]
-        grid = evaluate_shift_grid(model, gx, gy, settings.max_shift)
-        cols = article_columns(grid, default)
-        return {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "history": tm.history.as_dict(), "default": default, "grid": grid.to_dict(),
-                "shift_min": cols["shift min"], "shift": cols["shift"],
-                "consistency": shift_consistency(model, gx, 3)}
+        return train_and_evaluate(cfg, lambda c: make_variant(variant, c.channels, c.hidden,
+                                                              padding_mode=padding_mode, head=head),
+                                  settings, train_split, test_split, subset, device, progress)
 
     payload, _ = load_or_compute("mnist_variants", stem, meta, compute, use_cache=use_cache)
     return payload
