@@ -6,8 +6,6 @@ Reads the committed (full-mode) outputs of ``notebooks/10_borders.ipynb``,
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from notebook_outputs import values
 
@@ -86,16 +84,51 @@ def test_12_consistency_depends_on_the_protocol(v12):
         assert v12[f"pr_{m}_crop_consistency"] < v12[f"pr_{m}_roll_consistency"]
 
 
+def test_11_every_network_learned_its_training_positions(v11):
+    assert v11["li_seeds"] == 3 and v11["li_max_epochs"] == 10
+    for cond in ("centre", "everywhere", "joint"):
+        for head in ("fc", "gap"):
+            # "every network trained until 98 % of its held-out digits were right" (or its budget ran out)
+            assert v11[f"li_val_{cond}_{head}"] >= 0.98 or v11[f"li_epochs_{cond}_{head}"] == 10
+
+
 def test_11_fc_does_not_generalise_and_gap_is_built_in(v11):
-    assert v11["li_seeds"] == 3
-    assert v11["li_centre_fc_trained"] > 0.9 and v11["li_centre_fc_far"] < 0.2    # "barely above 10 %"
+    assert v11["li_centre_fc_trained"] > 0.95 and v11["li_centre_fc_far"] < 0.2    # "close to the 10 %"
     assert abs(v11["li_centre_gap_far"] - v11["li_centre_gap_trained"]) < 0.02    # "as good far away"
-    assert v11["li_everywhere_fc_all"] < v11["li_centre_fc_trained"]              # "less accurate"
-    assert v11["li_everywhere_gap_all"] <= v11["li_everywhere_fc_all"] + 0.02      # "does no better"
 
 
-def test_11_no_transfer_for_the_fc_head(v11):
-    assert v11["li_transfer_59_fc_far"] < v11["li_centre_59_fc_far"]              # "even fewer"
-    assert v11["li_transfer_59_fc_trained"] > 0.9
-    assert abs(v11["li_transfer_59_gap_far"] - v11["li_transfer_59_gap_trained"]) < 0.02
-    assert not math.isnan(v11["li_transfer_gain_fc"]) and v11["li_transfer_gain_fc"] < 0
+def test_11_everywhere_costs_training_time_not_accuracy(v11):
+    assert v11["li_first_everywhere_fc"] < v11["li_first_centre_fc"]               # "take longer to learn"
+    assert v11["li_epochs_everywhere_fc"] > v11["li_epochs_centre_fc"]
+    for head in ("fc", "gap"):                                                       # "as accurate ... and so is"
+        assert abs(v11[f"li_everywhere_{head}_all"] - v11["li_centre_fc_trained"]) < 0.02
+
+
+def test_11_joint_training_is_a_shortcut(v11):
+    assert v11["li_joint_59_fc_far"] < v11["li_centre_59_fc_far"]                  # "even fewer"
+    assert v11["li_joint_59_fc_far"] < 0.05                                         # "at or near zero"
+    assert v11["li_joint_59_fc_trained"] > 0.9
+    assert 0.85 < v11["li_joint_59_gap_far"] < v11["li_joint_59_gap_trained"]      # "keeps most of them"
+    assert v11["li_joint_gain_fc"] < 0
+
+
+def test_11_sequential_protocol_transfers_part_of_the_invariance(v11):
+    assert v11["tr_seeds"] == 3
+    assert v11["tr_pre_val_fc"] >= 0.98 and v11["tr_pre_val_gap"] >= 0.98        # "pretraining learned 0-4"
+    assert v11["tr_scratch_fc_trained"] > 0.95 and v11["tr_scratch_fc_far"] < 0.3  # "close to the 20 %"
+    assert v11["tr_gain_frozen_fc"] > 0.1 and v11["tr_gain_finetuned_fc"] > 0.1    # "carries part over"
+    for mode in ("frozen", "finetuned"):                                            # "about half"
+        assert 0.35 < v11[f"tr_{mode}_fc_far"] / v11[f"tr_{mode}_fc_trained"] < 0.65
+    assert v11["tr_frozen_fc_trained"] < 0.98                                       # "short of the target"
+    # fine-tuning "buys accuracy at the centre but not far away"
+    assert v11["tr_finetuned_fc_trained"] > v11["tr_frozen_fc_trained"]
+    assert v11["tr_finetuned_fc_far"] < v11["tr_frozen_fc_far"] + 0.02
+    # GAP: "as well far away as at the centre"; "changes how well, not where"
+    assert abs(v11["tr_scratch_gap_far"] - v11["tr_scratch_gap_trained"]) < 0.02
+    assert abs(v11["tr_frozen_gap_far"] - v11["tr_frozen_gap_trained"]) < 0.03
+
+
+def test_11_solution_3_the_positions_of_the_pretraining_matter(v11):
+    assert v11["trc_seeds"] == 1
+    assert v11["trc_frozen_fc_far"] < v11["tr_frozen_fc_far"] - 0.1                # "far below"
+    assert abs(v11["trc_frozen_fc_far"] - v11["tr_scratch_fc_far"]) < 0.1          # "about what scratch reaches"

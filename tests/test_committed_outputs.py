@@ -1,6 +1,6 @@
-"""What no committed output may show a reader (issue 24, B70, B71, A20): a folder of the machine
-that ran it, a widget saved without its state (an empty box in the book), a player whose frames
-are not drawn for the text column.
+"""What no committed output may show a reader (issue 24, B70, B71, A20, B52): a folder of the
+machine that ran it, a widget saved without its state (an empty box in the book), a player whose
+frames are not drawn for the text column, a figure without a number and a caption.
 
 Chapters whose committed outputs predate a rule are listed in ``PENDING`` with the rule they
 still break; their case is a strict xfail, so it fails (and the entry must go) as soon as the
@@ -23,15 +23,18 @@ from shiftlab.viz.animations import DEFAULT_DPI
 
 #: chapter stem -> the rules its committed outputs still break (until its next full run)
 PENDING: dict[str, set[str]] = {
-    "07_imagenet_shifts": {"paths", "players"},
-    "08_sampling_theorem": {"paths", "players"},
-    "09_data_bias": {"paths", "widgets"},
+    "05_mnist_pooling": {"captions"},
+    "06_augmentation": {"captions"},
+    "07_imagenet_shifts": {"paths", "players", "captions"},
+    "08_sampling_theorem": {"paths", "players", "captions"},
+    "09_data_bias": {"paths", "widgets", "captions"},
     "10_borders": {"paths", "widgets"},
-    "11_learned_invariance": {"widgets"},
     "12_worst_case": {"widgets"},
 }
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
+#: a cell that shows an interactive explorer (a widget, followed by its captioned player)
+EXPLORER = re.compile(r"\w_explorer\(")
 #: absolute folders of a build machine: Unix homes and root, macOS homes, Windows drives, temp
 #: folders, Colab's /content; plus this machine's own home and checkout
 MACHINE = [r"/home/\w", r"/root/", r"/Users/\w", r"[A-Z]:\\\\", r"/tmp/", r"/content/", r"/work/"]
@@ -108,3 +111,19 @@ def test_every_player_frame_is_drawn_at_the_book_dpi_for_the_text_column(path):
             if round(dpi) != DEFAULT_DPI or not 368 <= width <= 736:
                 bad.append(f"cell {i} frame {k}: {width} px at {dpi:.0f} dpi")
     assert not bad, "; ".join(bad)
+
+
+@pytest.mark.parametrize("path", [_case(p, "captions") for p in NOTEBOOKS])
+def test_every_figure_is_captioned(path):
+    """A figure reaches the page only glued (``shiftlab.glue(name, fig)``, then
+    ``plt.close(fig)``) and shown by a numbered ``glue:figure`` with a caption; a PNG shown
+    directly (``plt.show()``, a returned figure) has neither. Glue outputs carry
+    ``metadata["scrapbook"]``; explorer cells are exempt (their player is captioned)."""
+    bare = []
+    for i, cell in enumerate(_load(path)["cells"]):
+        source = cell.get("source", "")
+        if EXPLORER.search("".join(source) if isinstance(source, list) else source):
+            continue
+        bare += [f"cell {i}" for out in cell.get("outputs", [])
+                 if "image/png" in out.get("data", {}) and "scrapbook" not in out.get("metadata", {})]
+    assert not bare, "figures shown without glue:figure and caption: " + ", ".join(bare)

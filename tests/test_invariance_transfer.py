@@ -12,7 +12,7 @@ from shiftlab.studies import invariance_transfer as it
 from shiftlab.studies.learned_invariance import CENTRE, FAR, chebyshev_distance
 
 TINY = it.TransferSettings(seeds=(0, 1), pretrain_epochs=2, epochs=1, train_limit=400, test_size=10,
-                           curve_size=4, step=14, channels=(2, 4), hidden=8)
+                           val_size=40, step=14, channels=(2, 4), hidden=8, target=None)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def runs(tmp_path_factory):
     def spy(model, params, *args, **kwargs):
         before = {k: v.detach().clone() for k, v in model.state_dict().items()}
         hist = real(model, params, *args, **kwargs)
-        captured.append((args[-4] if len(args) >= 4 else None, kwargs.get("curve") is not None, before,
+        captured.append((args[3], args[2] == it.EVERYWHERE, before,
                          {k: v.detach().clone() for k, v in model.state_dict().items()}, len(params)))
         return hist
 
@@ -41,8 +41,8 @@ def test_every_head_seed_and_mode_is_run(runs):
     assert set(res.maps) == {(m, h) for m in it.MODES for h in ("fc", "gap")}
     assert all(v.shape == (2, 9) for v in res.maps.values())            # seeds x 3x3 positions
     assert len(captured) == 2 * 2 * (1 + 3)                              # heads x seeds x (pretrain + modes)
-    assert res.curves("fc").shape == (2, TINY.pretrain_epochs)
-    assert all(0 <= v <= 1 for v in res.curves("gap").ravel())
+    assert [len(c) for c in res.curves("fc")] == [TINY.pretrain_epochs] * 2   # no target: every epoch
+    assert all(0 <= v <= 1 for c in res.curves("gap") + res.curves("gap", "scratch") for v in c)
 
 
 def test_frozen_changes_only_the_new_readout(runs):
@@ -57,7 +57,7 @@ def test_frozen_changes_only_the_new_readout(runs):
 
 def test_fine_tuned_starts_from_the_pretrained_body(runs):
     _, captured = runs
-    pre = [c for c in captured if c[1]]                                  # the pretraining runs have a curve
+    pre = [c for c in captured if c[1]]                                  # pretraining: everywhere
     tuned = [c for c in captured if not c[1] and c[4] > 2]
     starts = [c[2] for c in tuned]
     ends = [c[3] for c in pre]
@@ -86,7 +86,8 @@ def test_runs_are_cached(runs, monkeypatch):
 
 
 @pytest.mark.parametrize("kw", [dict(seeds=()), dict(heads=("mlp",)), dict(epochs=0), dict(train_limit=5),
-                                dict(lr=0.0), dict(seeds=(1, 1))])
+                                dict(lr=0.0), dict(seeds=(1, 1)), dict(pretrain_region=(0, 29, 0, 0)),
+                                dict(pretrain_region=(5, 4, 0, 0))])
 def test_bad_settings_fail_clearly(kw):
     with pytest.raises(ValueError):
         it.TransferSettings(**kw)
@@ -125,3 +126,25 @@ def test_the_figure_fits_the_page_and_plots_the_maps(runs):
     d = chebyshev_distance(res.positions, CENTRE)
     assert np.allclose(frozen_fc.get_ydata()[0], res.maps[("frozen", "fc")].mean(0)[d == 0].mean())
     plt.close(fig)
+
+
+def test_the_pretraining_region_control_pretrains_there_and_is_cached_apart(monkeypatch, tmp_path):
+    monkeypatch.setenv("SHIFTLAB_CACHE", str(tmp_path))
+    regions: list = []
+    real = it._train
+
+    def spy(model, params, x, y, region, *args, **kwargs):
+        regions.append(region)
+        return real(model, params, x, y, region, *args, **kwargs)
+
+    monkeypatch.setattr(it, "_train", spy)
+    small = dict(seeds=(0,), heads=("gap",), pretrain_epochs=1, epochs=1, train_limit=200, test_size=5,
+                 val_size=20, step=28, channels=(2, 2), hidden=4, target=None)
+    it.run_transfer(it.TransferSettings(**small, pretrain_region=CENTRE), progress=False)
+    assert regions == [CENTRE] * 4                        # pretraining at the centre, then the three modes
+    default = it.TransferSettings(**small)
+    assert "pretrain_region" not in default._meta()       # keys of the protocol's runs do not change
+    assert it.TransferSettings(**small, pretrain_region=CENTRE)._meta()["pretrain_region"] == list(CENTRE)
+    regions.clear()
+    it.run_transfer(default, progress=False)              # not taken from the control's cache
+    assert regions == [it.EVERYWHERE] + [CENTRE] * 3

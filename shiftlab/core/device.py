@@ -164,9 +164,10 @@ def doctor(show: bool = True, brief: bool = False) -> DoctorReport:
             )
         if quick is False:
             advice.append(
-                "FULL mode on a CPU trains every model for 5 epochs and takes a long time "
-                "(tens of minutes per training chapter on 2 cores). Set SHIFTLAB_QUICK=1 for "
-                "a quick run that uses small subsets (the numbers then differ from the book)."
+                "FULL mode on a CPU runs this chapter at the book's budget, from seconds to about "
+                "two hours a chapter on 2 cores (the instructors page lists what each chapter trains "
+                "and how long it takes). Set SHIFTLAB_QUICK=1 for a quick run that uses small "
+                "subsets (the numbers then differ from the book)."
             )
     report = DoctorReport(
         python=platform.python_version(),

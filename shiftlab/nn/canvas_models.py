@@ -2,8 +2,9 @@
 
 :class:`CanvasNet` reads a ``[N, 1, canvas, canvas]`` image (a digit on a black canvas, see
 :mod:`shiftlab.data.canvas`). Its body is a stack of stages ``conv 3x3 (zero padding 1) ->
-ReLU -> max pool 2``, one per entry of ``channels``; the total stride is ``2 ** len(channels)``
-(4 by default). The two heads differ only in how the last feature map reaches the classifier:
+BatchNorm (unless batchnorm=False) -> ReLU -> max pool 2``, one per entry of ``channels``; the
+total stride is ``2 ** len(channels)`` (4 by default). The two heads differ only in how the
+last feature map reaches the classifier:
 
 ``"fc"``   flatten -> FC ``hidden`` -> ReLU -> FC 10. Every position of the last feature map
            has its own weights, so a digit seen only at the centre drives weights that a digit
@@ -33,7 +34,7 @@ CANVAS_HEADS: tuple[str, ...] = ("fc", "gap")
 
 
 class CanvasNet(nn.Module):
-    """conv-ReLU-pool stages, then an ``"fc"`` or ``"gap"`` head (see the module docstring).
+    """conv-BatchNorm-ReLU-pool stages, then an ``"fc"`` or ``"gap"`` head (see the module docstring).
 
     Args:
         head: ``"fc"`` (flatten -> FC, must learn invariance) or ``"gap"`` (global average pool
@@ -41,6 +42,8 @@ class CanvasNet(nn.Module):
         channels: output channels of the conv stages (each stage halves the side).
         hidden: width of the hidden fully connected layer.
         canvas: side of the square input; must be divisible by ``2 ** len(channels)``.
+        batchnorm: a BatchNorm after every convolution (False: the body is only convolutions,
+            ReLUs and pools, e.g. to study it at random weights).
     """
 
     def __init__(self, head: str = "fc", channels: Sequence[int] = (16, 32), hidden: int = 64,

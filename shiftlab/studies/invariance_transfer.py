@@ -6,15 +6,19 @@ ask the question in two steps, which this module runs on the same 56 x 56 canvas
 :class:`~shiftlab.nn.canvas_models.CanvasNet`:
 
 1. **Pretrain** on digits 0-4 at *every* position (offsets ``0..28`` on both axes) until they are
-   learned, recording the learning curve (the accuracy of a fixed set of test digits 0-4 at the
-   64 test positions, after every epoch).
+   learned (held-out training digits 0-4 at random positions reach ``target``), recording the
+   learning curve (that held-out accuracy after every epoch).
 2. **Learn new classes at one place**: digits 5-9 at the centre only (offsets ``12..16``), read
-   out by a *new* five-way layer in place of the pretrained one, in three ways:
+   out by a *new* five-way layer in place of the pretrained one, until held-out digits 5-9 at
+   the centre reach ``target`` (or ``epochs`` are done), in three ways:
 
    ``frozen``      everything but the new layer is the pretrained network, frozen (batch-norm
                    statistics included): only the readout learns;
    ``fine-tuned``  the pretrained network with the new layer, all of it trained;
    ``scratch``     the same architecture from random weights (the baseline: no pretraining).
+
+``TransferSettings(pretrain_region=CENTRE)`` is the control for step 1: pretraining on digits 0-4
+at the centre only, so that only the positions seen in pretraining differ.
 
 Then the digits 5-9 of the test set are placed at every test position and classified among
 the five new classes (chance: 20 %). If pretraining taught an invariance that is not tied to the
@@ -33,14 +37,13 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from shiftlab.core.cache import load_or_compute
 from shiftlab.core.config import quick_or_full
 from shiftlab.core.glue import glue
 from shiftlab.core.progress import tqdm
-from shiftlab.data.canvas import Region, place_on_canvas, position_grid, sample_offsets
+from shiftlab.data.canvas import Region, check_region, place_on_canvas, position_grid
 from shiftlab.data.mnist import MnistSplit
 from shiftlab.nn.canvas_models import CANVAS_HEADS, CanvasNet
 from shiftlab.studies.learned_invariance import (
@@ -52,7 +55,9 @@ from shiftlab.studies.learned_invariance import (
     HIGH,
     LOW,
     chebyshev_distance,
+    fit_canvas,
     lazy_splits,
+    validation_set,
 )
 
 __all__ = ["MODES", "TransferSettings", "TransferResults", "run_transfer", "evaluate_new_classes"]
@@ -68,30 +73,42 @@ class TransferSettings:
     Attributes:
         seeds: one pretrained network (and its three new-class runs) per seed and head.
         heads: which :class:`CanvasNet` heads (``"fc"``, ``"gap"``).
-        pretrain_epochs: epochs over all training digits 0-4 (about 30,600), each at a fresh
-            random position of the whole canvas every batch.
-        epochs: epochs over all training digits 5-9 (about 29,400) at the centre, per mode.
-        train_limit: use only the first ``train_limit`` training digits (None: all 60,000).
+        pretrain_epochs: the most epochs over the training digits 0-4 (about 30,000), each at a
+            fresh random position of the whole canvas every batch.
+        epochs: the most epochs over the training digits 5-9 (about 29,000) at the centre, per mode.
+        target: training stops as soon as the held-out digits of the half being learned, at
+            positions of its training region, reach this accuracy (None: never early).
+        lr_decay: the learning rate is multiplied by it after every epoch.
+        train_limit: use only the first ``train_limit`` training digits (None: all but the
+            held-out ones); the last ``val_size`` training digits are held out.
         test_size: test digits (a fixed random subset, ``subset_seed``) of each half, placed at
-            every test position; ``curve_size`` of them for the pretraining curve.
+            every test position.
         step: spacing of the test grid (offsets ``0, step, ..., 28``).
+        pretrain_region: where the digits 0-4 are placed during pretraining (default the whole
+            canvas, the protocol; :data:`~shiftlab.studies.learned_invariance.CENTRE` is the
+            control that asks whether the *positions* seen in pretraining matter, or pretraining
+            as such).
     """
 
     seeds: tuple[int, ...] = (0, 1, 2)
     heads: tuple[str, ...] = CANVAS_HEADS
-    pretrain_epochs: int = 8
-    epochs: int = 3
+    pretrain_epochs: int = 10
+    epochs: int = 5
+    target: float | None = 0.98
+    lr_decay: float = 0.8
     train_limit: int | None = None
+    val_size: int = 1000
     batch_size: int = 128
     lr: float = 2e-3
     test_size: int = 500
-    curve_size: int = 100
     step: int = 4
     channels: tuple[int, ...] = (16, 32, 64)
     hidden: int = 64
     subset_seed: int = 1234
+    pretrain_region: Region = EVERYWHERE
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "pretrain_region", check_region(self.pretrain_region, CANVAS, DIGIT))
         object.__setattr__(self, "seeds", tuple(self.seeds))
         object.__setattr__(self, "heads", tuple(self.heads))
         object.__setattr__(self, "channels", tuple(self.channels))
@@ -100,37 +117,46 @@ class TransferSettings:
             raise ValueError(f"seeds must be distinct non-negative ints (at least one), got {self.seeds}")
         if not self.heads or any(h not in CANVAS_HEADS for h in self.heads):
             raise ValueError(f"heads must be a non-empty subset of {CANVAS_HEADS}, got {self.heads}")
-        for name in ("pretrain_epochs", "epochs", "batch_size", "test_size", "curve_size", "step"):
+        for name in ("pretrain_epochs", "epochs", "batch_size", "test_size", "val_size", "step"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if self.train_limit is not None and not 10 <= self.train_limit <= 60000:
-            raise ValueError(f"train_limit must be None or 10..60000, got {self.train_limit!r}")
+        if self.train_limit is not None and not 10 <= self.train_limit <= 60000 - self.val_size:
+            raise ValueError(f"train_limit must be None or 10..{60000 - self.val_size} (60,000 minus "
+                             f"val_size), got {self.train_limit!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if not 0 < self.lr_decay <= 1 or (self.target is not None and not 0 < self.target <= 1):
+            raise ValueError(f"lr_decay must be in (0, 1] and target None or in (0, 1], got "
+                             f"{self.lr_decay!r}, {self.target!r}")
 
     @classmethod
     def default(cls) -> TransferSettings:
         """Quick mode: 1 seed, 2,000 training digits, 1 epoch each, 48 test digits, narrow
-        network (seconds). Full mode: the defaults (3 seeds, both heads, 8 pretraining epochs,
-        3 epochs per mode, 500 test digits of each half at 64 positions)."""
+        network (seconds). Full mode: the defaults (3 seeds, both heads, pretraining until 98 % of
+        the held-out digits 0-4 anywhere, at most 10 epochs; the new classes until 98 % at the
+        centre, at most 5 epochs; 500 test digits of each half at 64 positions)."""
         return quick_or_full(cls(seeds=(0,), pretrain_epochs=1, epochs=1, train_limit=2000, test_size=48,
-                                 curve_size=16, channels=(4, 8)), cls())
+                                 val_size=200, channels=(4, 8)), cls())
 
     def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        for k in ("seeds", "heads", "channels"):
+        for k in ("seeds", "heads", "channels", "pretrain_region"):
             d[k] = list(d[k])
         return d
 
     def _meta(self, **extra: Any) -> dict[str, Any]:
-        d = {k: v for k, v in self.as_dict().items() if k not in ("seeds", "heads")}
+        # the default pretraining region adds nothing to the key: runs cached before the field
+        # existed (all pretrained everywhere) stay valid
+        skip = ("seeds", "heads") + (("pretrain_region",) if self.pretrain_region == EVERYWHERE else ())
+        d = {k: v for k, v in self.as_dict().items() if k not in skip}
         return {**d, "canvas": CANVAS, "centre": list(CENTRE), "everywhere": list(EVERYWHERE), **extra}
 
 
-def _half(split: MnistSplit, classes: tuple[int, ...], limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The digits of ``classes`` among the first ``limit`` of ``split``, labels as 0..4."""
-    x, y = split.images[:limit], split.labels[:limit]
+def _half(split: MnistSplit, classes: tuple[int, ...], limit: int | None,
+          start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The digits of ``classes`` among ``split``'s digits ``start .. limit - 1``, labels as 0..4."""
+    x, y = split.images[start:limit], split.labels[start:limit]
     keep = (y >= classes[0]) & (y <= classes[-1])
     return x[keep], y[keep] - classes[0]
 
@@ -170,43 +196,13 @@ def evaluate_new_classes(model: nn.Module, images: torch.Tensor, labels: torch.T
 
 def _train(model: nn.Module, params: Sequence[nn.Parameter], x: torch.Tensor, y: torch.Tensor, region: Region,
            epochs: int, settings: TransferSettings, seed: int, frozen_body: bool, desc: str, progress: bool,
-           curve: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
-    """Adam on ``params``; every batch at fresh offsets in ``region``. ``frozen_body`` keeps the
-    network in eval mode (batch-norm statistics fixed). ``curve`` = (images, labels, positions):
-    the mean accuracy over those positions after every epoch."""
-
-    opt = torch.optim.Adam(params, lr=settings.lr)
-    gen = torch.Generator().manual_seed(seed)
-    n = x.shape[0]
-    steps = -(-n // settings.batch_size)
-    hist: dict[str, Any] = {"epoch_loss": [], "epoch_acc": [], "curve": []}
-    t0 = time.perf_counter()
-    bar = tqdm(total=steps * epochs, desc=desc, disable=not progress, leave=False)
-    model.train(not frozen_body)
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=gen)
-        loss_sum, correct = 0.0, 0
-        for i in range(steps):
-            idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]
-            offsets = sample_offsets(len(idx), region, gen, CANVAS, DIGIT)
-            logits = model(place_on_canvas(x[idx], offsets, CANVAS))
-            loss = F.cross_entropy(logits, y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += float(loss.detach()) * len(idx)
-            correct += int((logits.detach().argmax(1) == y[idx]).sum())
-            bar.update(1)
-        hist["epoch_loss"].append(loss_sum / n)
-        hist["epoch_acc"].append(correct / n)
-        if curve is not None:
-            hist["curve"].append(float(evaluate_new_classes(model, *curve).mean()))
-            model.train(not frozen_body)
-        bar.set_postfix(loss=f"{hist['epoch_loss'][-1]:.3f}", acc=f"{hist['epoch_acc'][-1]:.3f}")
-    bar.close()
-    hist["seconds"] = time.perf_counter() - t0
-    model.eval()
-    return hist
+           val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, Any]:
+    """:func:`~shiftlab.studies.learned_invariance.fit_canvas` on one half (labels 0..4, all in
+    ``region``) until the held-out digits ``val`` at fixed offsets of ``region`` reach the target."""
+    return fit_canvas(model, params, x, y, (region, region), epochs=epochs, batch_size=settings.batch_size,
+                      lr=settings.lr, lr_decay=settings.lr_decay, seed=seed,
+                      val=validation_set(*val, (region, region), seed), target=settings.target,
+                      frozen_body=frozen_body, desc=desc, progress=progress)
 
 
 @dataclass
@@ -239,9 +235,11 @@ class TransferResults:
         """Pretrained classes 0-4, mean accuracy over the whole grid (mean, std over seeds)."""
         return self._mean_std(self.pretrained[head].mean(axis=1))
 
-    def curves(self, head: str) -> np.ndarray:
-        """The pretraining curves ``[seeds, epochs]`` (grid accuracy of digits 0-4 per epoch)."""
-        return np.asarray([h["curve"] for h in self.histories[("pretrain", head)]])
+    def curves(self, head: str, mode: str = "pretrain") -> list[list[float]]:
+        """Learning curves per seed: held-out accuracy after every epoch, of the pretraining
+        (digits 0-4 anywhere) or of ``mode`` (digits 5-9 at the centre). Runs that met the
+        target early are shorter."""
+        return [list(h["val_acc"]) for h in self.histories[(mode, head)]]
 
     def markdown(self) -> str:
         one = len(self.settings.seeds) == 1
@@ -260,8 +258,10 @@ class TransferResults:
     def glue(self, prefix: str = "tr") -> None:
         """Glue ``{prefix}_{mode}_{head}_{trained|far|all}`` (mode ``finetuned`` without the dash),
         ``{prefix}_pre_{head}`` (digits 0-4 over the grid after pretraining), the gains
-        ``{prefix}_gain_{frozen|finetuned}_{head}`` (far accuracy minus scratch's), and the
-        settings (``{prefix}_seeds``, ``{prefix}_pretrain_epochs``, ``{prefix}_epochs``)."""
+        ``{prefix}_gain_{frozen|finetuned}_{head}`` (far accuracy minus scratch's), the
+        pretraining's ``{prefix}_pre_epochs_{head}`` (most epochs a seed needed) and
+        ``{prefix}_pre_val_{head}`` (final held-out accuracy), and the settings
+        (``{prefix}_seeds``, ``{prefix}_pretrain_epochs``, ``{prefix}_epochs``)."""
         for head in self.settings.heads:
             for mode in MODES:
                 key = mode.replace("-", "")
@@ -272,6 +272,9 @@ class TransferResults:
             for mode in ("frozen", "fine-tuned"):
                 glue(f"{prefix}_gain_{mode.replace('-', '')}_{head}", self.summary(mode, head)["far"][0] - base,
                      kind="signed")
+            curves = self.curves(head)
+            glue(f"{prefix}_pre_epochs_{head}", max(len(c) for c in curves), kind="count")
+            glue(f"{prefix}_pre_val_{head}", float(np.mean([c[-1] for c in curves])), kind="accuracy")
         glue(f"{prefix}_seeds", len(self.settings.seeds), kind="count")
         glue(f"{prefix}_pretrain_epochs", self.settings.pretrain_epochs, kind="count")
         glue(f"{prefix}_epochs", self.settings.epochs, kind="count")
@@ -291,6 +294,12 @@ def run_transfer(settings: TransferSettings | None = None, progress: bool = True
     def test_half(classes: tuple[int, ...], n: int) -> tuple[torch.Tensor, torch.Tensor]:
         return _subset(*_half(split("test"), classes, None), n, s.subset_seed)
 
+    def train_half(classes: tuple[int, ...]) -> tuple[tuple[torch.Tensor, torch.Tensor],
+                                                       tuple[torch.Tensor, torch.Tensor]]:
+        held_out = 60000 - s.val_size
+        return (_half(split("train"), classes, held_out if s.train_limit is None else s.train_limit),
+                _half(split("train"), classes, None, start=held_out))
+
     maps: dict[tuple[str, str], list[np.ndarray]] = {}
     pretrained: dict[str, list[np.ndarray]] = {}
     histories: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -299,10 +308,9 @@ def run_transfer(settings: TransferSettings | None = None, progress: bool = True
         def pretrain(head: str = head, seed: int = seed) -> dict[str, Any]:
             torch.manual_seed(seed)
             net = _five_way(head, s)
-            x, y = _half(split("train"), LOW, s.train_limit)
-            cx, cy = test_half(LOW, s.curve_size)
-            hist = _train(net, list(net.parameters()), x, y, EVERYWHERE, s.pretrain_epochs, s, seed, False,
-                          f"pretrain 0-4 everywhere/{head}/seed {seed}", progress, curve=(cx, cy, positions))
+            (x, y), val = train_half(LOW)
+            hist = _train(net, list(net.parameters()), x, y, s.pretrain_region, s.pretrain_epochs, s, seed,
+                          False, f"pretrain 0-4 in {s.pretrain_region}/{head}/seed {seed}", progress, val)
             tx, ty = test_half(LOW, s.test_size)
             return {"state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}, "history": hist,
                     "accuracy": evaluate_new_classes(net, tx, ty, positions).tolist()}
@@ -324,9 +332,9 @@ def run_transfer(settings: TransferSettings | None = None, progress: bool = True
                     for p in net.head[-1].parameters():
                         p.requires_grad_(True)
                 params = [p for p in net.parameters() if p.requires_grad]
-                x, y = _half(split("train"), HIGH, s.train_limit)
+                (x, y), val = train_half(HIGH)
                 hist = _train(net, params, x, y, CENTRE, s.epochs, s, 1000 + seed, mode == "frozen",
-                              f"5-9 at the centre, {mode}/{head}/seed {seed}", progress)
+                              f"5-9 at the centre, {mode}/{head}/seed {seed}", progress, val)
                 tx, ty = test_half(HIGH, s.test_size)
                 return {"accuracy": evaluate_new_classes(net, tx, ty, positions).tolist(), "history": hist}
 

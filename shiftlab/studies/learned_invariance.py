@@ -9,7 +9,9 @@ offsets ``(y_min, y_max, x_min, x_max)`` (inclusive) for digits 0-4 and for digi
 ``centre``      every digit near the centre: offsets 12..16 on both axes (14 +- 2 px jitter)
 ``left``        every digit in the left strip: x in 0..8, y anywhere (0..28)
 ``everywhere``  every digit anywhere: 0..28 on both axes
-``transfer``    digits 0-4 anywhere, digits 5-9 only near the centre (12..16)
+``joint``       digits 0-4 anywhere, digits 5-9 only near the centre (12..16), all ten classes
+                trained together: this teaches the shortcut "off-centre means 0-4"; Biscione &
+                Bowers' sequential protocol is :mod:`shiftlab.studies.invariance_transfer`
 
 and then tested with a fixed subset of the test digits at every offset of an 8 x 8 grid
 (``0, 4, ..., 28`` on both axes). Positions are drawn afresh for every batch with batched
@@ -56,6 +58,9 @@ __all__ = [
     "InvarianceSettings",
     "InvarianceResults",
     "chebyshev_distance",
+    "Validation",
+    "validation_set",
+    "fit_canvas",
     "train_canvas_model",
     "evaluate_positions",
     "run_learned_invariance",
@@ -76,7 +81,7 @@ CONDITION_REGIONS: dict[str, tuple[Region, Region]] = {
     "centre": (CENTRE, CENTRE),
     "left": (LEFT, LEFT),
     "everywhere": (EVERYWHERE, EVERYWHERE),
-    "transfer": (EVERYWHERE, CENTRE),
+    "joint": (EVERYWHERE, CENTRE),
 }
 CONDITIONS: tuple[str, ...] = tuple(CONDITION_REGIONS)
 
@@ -92,8 +97,13 @@ class InvarianceSettings:
     Attributes:
         seeds: one network per seed, condition and head.
         conditions, heads: which of :data:`CONDITIONS` and ``("fc", "gap")`` to run.
-        train_size: the first ``train_size`` MNIST training digits are used.
-        epochs, batch_size, lr: Adam training (each digit gets a fresh position every batch).
+        train_size: the first ``train_size`` MNIST training digits are trained on.
+        val_size: the last ``val_size`` training digits are held out, each at one fixed offset of
+            its class's training region, to decide when the training region is learned.
+        epochs: the most epochs; training stops earlier once the held-out digits reach ``target``
+            (None: always ``epochs``).
+        batch_size, lr, lr_decay: Adam training (each digit gets a fresh position every batch),
+            the learning rate multiplied by ``lr_decay`` after every epoch.
         test_size: a fixed random subset (``subset_seed``) of the MNIST test digits, each tested
             at every grid position.
         step: spacing of the test grid (top-left offsets ``0, step, ..., 28``).
@@ -101,12 +111,15 @@ class InvarianceSettings:
     """
 
     seeds: tuple[int, ...] = (0, 1, 2)
-    conditions: tuple[str, ...] = ("centre", "everywhere", "transfer")
+    conditions: tuple[str, ...] = ("centre", "everywhere", "joint")
     heads: tuple[str, ...] = CANVAS_HEADS
-    train_size: int = 20000
-    epochs: int = 2
+    train_size: int = 59000
+    val_size: int = 1000
+    epochs: int = 10
+    target: float | None = 0.98
     batch_size: int = 128
     lr: float = 2e-3
+    lr_decay: float = 0.8
     test_size: int = 500
     step: int = 4
     channels: tuple[int, ...] = (16, 32, 64)
@@ -124,10 +137,15 @@ class InvarianceSettings:
             raise ValueError(f"conditions must be a non-empty subset of {CONDITIONS}, got {self.conditions}")
         if not self.heads or any(h not in CANVAS_HEADS for h in self.heads):
             raise ValueError(f"heads must be a non-empty subset of {CANVAS_HEADS}, got {self.heads}")
-        if not 1 <= self.train_size <= 60000 or not 1 <= self.test_size <= 10000:
-            raise ValueError("train_size must be in 1..60000 and test_size in 1..10000")
+        if not 1 <= self.val_size or not 1 <= self.train_size <= 60000 - self.val_size \
+                or not 1 <= self.test_size <= 10000:
+            raise ValueError("val_size must be positive, train_size in 1..60000 - val_size and test_size "
+                             "in 1..10000")
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError("epochs and batch_size must be positive ints and lr a positive number")
+        if not 0 < self.lr_decay <= 1 or (self.target is not None and not 0 < self.target <= 1):
+            raise ValueError(f"lr_decay must be in (0, 1] and target None or in (0, 1], got "
+                             f"{self.lr_decay!r}, {self.target!r}")
         if self.step < 1:
             raise ValueError(f"step must be a positive int, got {self.step}")
 
@@ -135,12 +153,14 @@ class InvarianceSettings:
     def default(cls) -> InvarianceSettings:
         """Quick mode: 1 seed, 1,000 training digits for 1 epoch, 64 test digits, narrow
         network (well under 30 s). Full mode: 3 seeds, the conditions centre, everywhere and
-        transfer (``left`` is available but not run, to fit a CPU), 20,000 training digits for
-        2 epochs, 500 test digits at each of the 64 positions, three stages of 16, 32 and 64
-        channels (with two stages the receptive field, about 10 px, is too small for a
-        global-pool head to recognise a 28-px digit: it stays near 35 %)."""
+        joint (``left`` is available but not run, to fit a CPU), 59,000 training digits until
+        the 1,000 held-out ones reach 98 % at their training positions (at most 10 epochs, the
+        learning rate decaying by 0.8 per epoch), 500 test digits at each of the 64 positions,
+        three stages of 16, 32 and 64 channels (with two stages the receptive field, about
+        10 px, is too small for a global-pool head to recognise a 28-px digit: it stays near
+        35 %)."""
         return quick_or_full(cls(seeds=(0,), train_size=1000, epochs=1, test_size=64, channels=(4, 8),
-                                 conditions=("centre", "everywhere", "transfer")), cls())
+                                 conditions=("centre", "everywhere", "joint")), cls())
 
     def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -150,8 +170,8 @@ class InvarianceSettings:
 
     def run_meta(self, condition: str, head: str, seed: int) -> dict[str, Any]:
         """What determines one run's cached numbers."""
-        keep = ("train_size", "epochs", "batch_size", "lr", "test_size", "step", "channels", "hidden",
-                "subset_seed")
+        keep = ("train_size", "val_size", "epochs", "target", "batch_size", "lr", "lr_decay", "test_size",
+                "step", "channels", "hidden", "subset_seed")
         d = {k: v for k, v in self.as_dict().items() if k in keep}
         return {**d, "condition": condition, "regions": [list(r) for r in CONDITION_REGIONS[condition]],
                 "head": head, "seed": seed, "canvas": CANVAS}
@@ -220,7 +240,7 @@ class InvarianceResults:
 
     def region(self, condition: str, classes: Sequence[int] | None = None) -> Region:
         """The training region of ``classes`` under ``condition``; classes from both halves of a
-        condition with two regions (``transfer``) have no single region (ValueError)."""
+        condition with two regions (``joint``) have no single region (ValueError)."""
         if condition not in CONDITION_REGIONS:
             raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
         cls = _classes(classes)
@@ -259,6 +279,17 @@ class InvarianceResults:
             out[key] = _mean_std(acc[:, mask].mean(axis=1)) if mask.any() else (float("nan"), float("nan"))
         return out
 
+    def curves(self, condition: str, head: str) -> list[list[float]]:
+        """The learning curves of ``(condition, head)``: per seed, the held-out accuracy at the
+        training positions after every epoch (runs that met the target early are shorter)."""
+        if (condition, head) not in self.histories:
+            raise KeyError(f"no runs for condition {condition!r}, head {head!r}")
+        return [list(h.get("val_acc", [])) for h in self.histories[(condition, head)]]
+
+    def epochs_run(self, condition: str, head: str) -> list[int]:
+        """Epochs each seed of ``(condition, head)`` trained for."""
+        return [len(c) for c in self.curves(condition, head)]
+
     def rows(self) -> list[tuple[str, tuple[int, ...]]]:
         """The ``(condition, classes)`` rows of :meth:`table`."""
         out: list[tuple[str, tuple[int, ...]]] = []
@@ -266,12 +297,12 @@ class InvarianceResults:
         for cond in CONDITIONS:
             if cond not in conds:
                 continue
-            if cond == "transfer":
+            if cond == "joint":
                 out += [(cond, LOW), (cond, HIGH)]
             else:
                 out.append((cond, ALL))
-                if cond == "centre" and "transfer" in conds:
-                    out.append((cond, HIGH))  # the baseline the transfer's digits 5-9 are compared with
+                if cond == "centre" and "joint" in conds:
+                    out.append((cond, HIGH))  # the baseline the joint run's digits 5-9 are compared with
         return out
 
     def table(self) -> list[dict[str, Any]]:
@@ -300,9 +331,12 @@ class InvarianceResults:
     def glue(self, prefix: str = "li") -> None:
         """Glue the key numbers (kind ``"accuracy"``; nan cells are skipped):
         ``{prefix}_{condition}[_{04|59}]_{head}_{trained|far|all}`` (seed means, the class
-        suffix only where the row is not all digits), ``{prefix}_transfer_gain_{head}`` (signed:
-        far accuracy of digits 5-9 under ``transfer`` minus under ``centre``), and the counts
-        ``{prefix}_seeds``, ``{prefix}_train_size``, ``{prefix}_test_size``, ``{prefix}_positions``."""
+        suffix only where the row is not all digits), ``{prefix}_joint_gain_{head}`` (signed:
+        far accuracy of digits 5-9 under ``joint`` minus under ``centre``), and the counts
+        ``{prefix}_seeds``, ``{prefix}_max_epochs``, ``{prefix}_train_size``, ``{prefix}_test_size``,
+        ``{prefix}_positions``; per run kind ``{prefix}_epochs_{condition}_{head}`` (the most epochs
+        a seed needed), ``{prefix}_val_{condition}_{head}`` (final held-out accuracy, seed mean) and
+        ``{prefix}_first_{condition}_{head}`` (held-out accuracy after the first epoch, seed mean)."""
         for r in self.table():
             suffix = "" if r["classes"] == "0-9" else "_" + r["classes"].replace("-", "")
             for stat in ("trained", "far", "all"):
@@ -310,10 +344,16 @@ class InvarianceResults:
                 if not math.isnan(m):
                     glue(f"{prefix}_{r['condition']}{suffix}_{r['head']}_{stat}", m, kind="accuracy")
         for head in CANVAS_HEADS:
-            if ("transfer", head) in self.counts and ("centre", head) in self.counts:
-                gain = self.summary("transfer", head, HIGH)["far"][0] - self.summary("centre", head, HIGH)["far"][0]
-                glue(f"{prefix}_transfer_gain_{head}", gain, kind="signed")
+            if ("joint", head) in self.counts and ("centre", head) in self.counts:
+                gain = self.summary("joint", head, HIGH)["far"][0] - self.summary("centre", head, HIGH)["far"][0]
+                glue(f"{prefix}_joint_gain_{head}", gain, kind="signed")
+        for cond, head in self.counts:
+            curves = self.curves(cond, head)
+            glue(f"{prefix}_epochs_{cond}_{head}", max(len(c) for c in curves), kind="count")
+            glue(f"{prefix}_val_{cond}_{head}", float(np.mean([c[-1] for c in curves])), kind="accuracy")
+            glue(f"{prefix}_first_{cond}_{head}", float(np.mean([c[0] for c in curves])), kind="accuracy")
         glue(f"{prefix}_seeds", len(self.settings.seeds), kind="count")
+        glue(f"{prefix}_max_epochs", self.settings.epochs, kind="count")
         glue(f"{prefix}_train_size", self.settings.train_size, kind="count")
         glue(f"{prefix}_test_size", self.settings.test_size, kind="count")
         glue(f"{prefix}_positions", int(self.positions.shape[0]), kind="count")
@@ -333,35 +373,66 @@ def lazy_splits() -> Callable[[str], MnistSplit]:
 
 
 # --------------------------------------------------------------------------- training and testing
-def train_canvas_model(settings: InvarianceSettings, condition: str, head: str, seed: int, train: MnistSplit,
-                       progress: bool = True) -> tuple[CanvasNet, dict[str, Any]]:
-    """Train one :class:`CanvasNet` under ``condition`` (Adam, cross-entropy). Every batch puts
-    each digit at a fresh offset drawn from its class's region (see :data:`CONDITION_REGIONS`).
-    Returns the network (eval mode) and its history (``epoch_loss``, ``epoch_acc``, ``seconds``)."""
+class Validation(NamedTuple):
+    """Held-out digits already placed on the canvas (``canvases [V, 1, 56, 56]``, ``labels [V]``)."""
 
-    if condition not in CONDITION_REGIONS:
-        raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
-    low, high = (check_region(r, CANVAS, DIGIT) for r in CONDITION_REGIONS[condition])
-    n = settings.train_size
-    if train.images.shape[0] < n:
-        raise ValueError(f"train_size={n} but the split has only {train.images.shape[0]} digits")
-    x_all, y_all = train.images[:n], train.labels[:n]
-    torch.manual_seed(seed)
-    model = CanvasNet(head, settings.channels, settings.hidden, CANVAS)
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    canvases: torch.Tensor
+    labels: torch.Tensor
+
+
+def validation_set(images: torch.Tensor, labels: torch.Tensor, regions: tuple[Region, Region],
+                   seed: int) -> Validation:
+    """Put each held-out digit at one fixed random offset of its class's training region
+    (``regions[0]`` for labels below 5, ``regions[1]`` otherwise), drawn with ``seed``."""
     gen = torch.Generator().manual_seed(seed)
-    steps = -(-n // settings.batch_size)
-    hist: dict[str, Any] = {"epoch_loss": [], "epoch_acc": []}
+    low = sample_offsets(images.shape[0], regions[0], gen, CANVAS, DIGIT)
+    high = sample_offsets(images.shape[0], regions[1], gen, CANVAS, DIGIT)
+    offsets = torch.where((labels < 5)[:, None], low, high)
+    return Validation(place_on_canvas(images, offsets, CANVAS), labels)
+
+
+@torch.no_grad()
+def _accuracy(model: torch.nn.Module, val: Validation, batch_size: int = 1024) -> float:
+    hits = sum(int((model(val.canvases[i:i + batch_size]).argmax(1) == val.labels[i:i + batch_size]).sum())
+               for i in range(0, val.labels.shape[0], batch_size))
+    return hits / val.labels.shape[0]
+
+
+def fit_canvas(model: torch.nn.Module, params: Sequence[torch.nn.Parameter], x: torch.Tensor, y: torch.Tensor,
+               regions: tuple[Region, Region], *, epochs: int, batch_size: int, lr: float, lr_decay: float,
+               seed: int, val: Validation | None = None, target: float | None = None,
+               frozen_body: bool = False, desc: str = "train", progress: bool = True) -> dict[str, Any]:
+    """Train ``params`` of ``model`` with Adam (cross-entropy) on digits ``x`` placed at a fresh
+    random offset of their class's region at every batch (``regions[0]`` for labels below 5,
+    ``regions[1]`` otherwise). The learning rate is multiplied by ``lr_decay`` after every epoch.
+
+    Training stops after ``epochs`` epochs, or earlier, as soon as the accuracy on ``val`` (held-out
+    digits at positions of the training region) reaches ``target``: "until the training region is
+    learned". ``frozen_body`` keeps the network in eval mode (batch-norm statistics fixed).
+
+    Returns the history: ``epoch_loss``, ``epoch_acc`` (training batches), ``val_acc`` (after every
+    epoch, when ``val`` is given), ``epochs_run``, ``reached`` (the target was met) and ``seconds``.
+    """
+    if not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay!r}")
+    if target is not None and (val is None or not 0 < target <= 1):
+        raise ValueError("a target needs a validation set and must lie in (0, 1]")
+    low, high = (check_region(r, CANVAS, DIGIT) for r in regions)
+    opt = torch.optim.Adam(params, lr=lr)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay)
+    gen = torch.Generator().manual_seed(seed)
+    n = x.shape[0]
+    steps = -(-n // batch_size)
+    hist: dict[str, Any] = {"epoch_loss": [], "epoch_acc": [], "val_acc": [], "reached": False}
     t0 = time.perf_counter()
-    bar = tqdm(total=steps * settings.epochs, desc=f"train {condition}/{head}/seed {seed}",
-               disable=not progress, leave=False)
-    model.train()
-    for _ in range(settings.epochs):
+    bar = tqdm(total=steps * epochs, desc=desc, disable=not progress, leave=False)
+    for _ in range(epochs):
+        model.train(not frozen_body)
         order = torch.randperm(n, generator=gen)
         loss_sum, correct = 0.0, 0
         for i in range(steps):
-            idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]
-            xb, yb = x_all[idx], y_all[idx]
+            idx = order[i * batch_size:(i + 1) * batch_size]
+            xb, yb = x[idx], y[idx]
             off_low = sample_offsets(len(idx), low, gen, CANVAS, DIGIT)
             off_high = sample_offsets(len(idx), high, gen, CANVAS, DIGIT)
             offsets = torch.where((yb < 5)[:, None], off_low, off_high)
@@ -373,12 +444,48 @@ def train_canvas_model(settings: InvarianceSettings, condition: str, head: str, 
             loss_sum += float(loss.detach()) * len(idx)
             correct += int((logits.detach().argmax(1) == yb).sum())
             bar.update(1)
+        sched.step()
         hist["epoch_loss"].append(loss_sum / n)
         hist["epoch_acc"].append(correct / n)
-        bar.set_postfix(loss=f"{hist['epoch_loss'][-1]:.3f}", acc=f"{hist['epoch_acc'][-1]:.3f}")
+        post = {"loss": f"{hist['epoch_loss'][-1]:.3f}", "acc": f"{hist['epoch_acc'][-1]:.3f}"}
+        if val is not None:
+            model.eval()
+            hist["val_acc"].append(_accuracy(model, val))
+            post["val"] = f"{hist['val_acc'][-1]:.3f}"
+        bar.set_postfix(post)
+        if target is not None and hist["val_acc"][-1] >= target:
+            hist["reached"] = True
+            break
     bar.close()
+    hist["epochs_run"] = len(hist["epoch_loss"])
     hist["seconds"] = time.perf_counter() - t0
     model.eval()
+    return hist
+
+
+def train_canvas_model(settings: InvarianceSettings, condition: str, head: str, seed: int, train: MnistSplit,
+                       progress: bool = True) -> tuple[CanvasNet, dict[str, Any]]:
+    """Train one :class:`CanvasNet` under ``condition`` with :func:`fit_canvas`: the first
+    ``train_size`` training digits, each batch at fresh offsets of its class's region (see
+    :data:`CONDITION_REGIONS`), until the last ``val_size`` training digits (held out, at fixed
+    offsets of the same regions) reach ``target`` or ``epochs`` are done. Returns the network
+    (eval mode) and its history (see :func:`fit_canvas`)."""
+
+    if condition not in CONDITION_REGIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
+    regions = CONDITION_REGIONS[condition]
+    n, total = settings.train_size, train.images.shape[0]
+    if total < n + settings.val_size:
+        raise ValueError(f"train_size={n} and val_size={settings.val_size} need {n + settings.val_size} "
+                         f"digits but the split has only {total}")
+    val = validation_set(train.images[total - settings.val_size:], train.labels[total - settings.val_size:],
+                         regions, seed)
+    torch.manual_seed(seed)
+    model = CanvasNet(head, settings.channels, settings.hidden, CANVAS)
+    hist = fit_canvas(model, list(model.parameters()), train.images[:n], train.labels[:n], regions,
+                      epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
+                      lr_decay=settings.lr_decay, seed=seed, val=val, target=settings.target,
+                      desc=f"train {condition}/{head}/seed {seed}", progress=progress)
     return model, hist
 
 

@@ -3,6 +3,7 @@ equivariance, the canvas accuracy maps, the worst case and the three shift proto
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -16,9 +17,10 @@ from shiftlab.studies.borders_toy import BorderResults
 from shiftlab.studies.layerwise_study import MODES, LayerStudy
 from shiftlab.studies.learned_invariance import InvarianceResults
 from shiftlab.studies.robustness import ProtocolResults, WorstCaseResults
-from shiftlab.viz.plotting import BOOK_WIDTH
+from shiftlab.viz.plotting import BOOK_WIDTH, learning_curves
 
 __all__ = ["plot_toy_examples", "plot_border_accuracy", "plot_layer_errors", "plot_accuracy_maps",
+           "plot_learning_curves",
            "plot_worst_case", "plot_protocols"]
 
 _PAD_COLORS = {"zeros": "C3", "circular": "C0", "reflect": "C2", "valid": "C1"}
@@ -106,36 +108,61 @@ def plot_layer_errors(mnist: LayerStudy, imagenet: LayerStudy | None = None,
 def plot_accuracy_maps(results: InvarianceResults, conditions: Sequence[tuple[str, Sequence[int] | None, str]]
                        ) -> Figure:
     """Accuracy maps over the canvas: one row per ``(condition, classes, title)``, one column per
-    head; the training region of those classes outlined."""
+    head; the training region of those classes outlined (dashed) unless it is the whole grid."""
     heads = list(results.settings.heads)
     fig, axes = plt.subplots(len(conditions), len(heads),
-                             figsize=(min(BOOK_WIDTH, 2.6 * len(heads) + 1.2), 2.7 * len(conditions)),
-                             squeeze=False)
-    fig.subplots_adjust(hspace=0.45)
+                             figsize=(min(BOOK_WIDTH, 2.4 * len(heads) + 1.4), 2.35 * len(conditions) + 0.5),
+                             squeeze=False, constrained_layout=True)
     axis = results.axis
     step = float(axis[1] - axis[0]) if len(axis) > 1 else 1.0
     im = None
     for r, (cond, classes, title) in enumerate(conditions):
-        region = results.region(cond, classes)
+        y0, y1, x0, x1 = results.region(cond, classes)
+        whole = y0 <= axis[0] and x0 <= axis[0] and y1 >= axis[-1] and x1 >= axis[-1]
         for c, head in enumerate(heads):
             ax = axes[r, c]
             m = results.maps(cond, head, classes).mean
             ext = (axis[0] - step / 2, axis[-1] + step / 2, axis[-1] + step / 2, axis[0] - step / 2)
             im = ax.imshow(m, cmap="viridis", vmin=0, vmax=1, extent=ext)
-            y0, y1, x0, x1 = region
-            ax.add_patch(Rectangle((x0 - step / 2, y0 - step / 2), x1 - x0 + step, y1 - y0 + step, fill=False,
-                                   ec="white", lw=1.5, ls="--"))
-            ax.set_title(f"{title}, {head} head", fontsize=9)
+            if not whole:
+                ax.add_patch(Rectangle((x0 - step / 2, y0 - step / 2), x1 - x0 + step, y1 - y0 + step,
+                                       fill=False, ec="white", lw=1.5, ls="--"))
+            ax.set_title(f"{title}, {head.upper()} head", fontsize=9)
             ax.set_xticks(axis[::2])
             ax.set_yticks(axis[::2])
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=8)
             if r == len(conditions) - 1:
-                ax.set_xlabel("digit's x offset (px)", fontsize=8)
+                ax.set_xlabel("digit's x offset (px)", fontsize=9)
             if c == 0:
-                ax.set_ylabel("y offset (px)", fontsize=8)
+                ax.set_ylabel("y offset (px)", fontsize=9)
     if im is not None:
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="test accuracy")
-    fig.suptitle("Accuracy at every position of the canvas (dashed: where training put the digits)")
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="test accuracy (fraction)")
+    fig.suptitle("Accuracy at every position of the canvas (dashed: the training region)", fontsize=10)
+    return fig
+
+
+def plot_learning_curves(results: InvarianceResults) -> Figure:
+    """One panel per condition: the held-out accuracy at the training positions after every
+    epoch, one line per seed (FC head solid, GAP head dotted), the stopping target dotted grey."""
+    conds = [c for c in results.settings.conditions if any(k[0] == c for k in results.histories)]
+    fig, axes = plt.subplots(1, len(conds), figsize=(BOOK_WIDTH, 2.8), sharey=True, squeeze=False,
+                             constrained_layout=True)
+    # the shared y axis starts at the tenth below the lowest point (at most 0.5): the curves fill it
+    low = math.floor(10 * min([0.5] + [v for hs in results.histories.values() for h in hs
+                                       for v in h.get("val_acc", [])])) / 10
+    for ax, cond in zip(axes[0], conds):
+        for head, ls, colour in (("fc", "-", "tab:blue"), ("gap", ":", "tab:orange")):
+            if (cond, head) in results.histories:
+                learning_curves(ax, results.curves(cond, head), f"{head.upper()} head", results.settings.target,
+                                color=colour, ls=ls)
+        ax.set_title(cond, fontsize=10)
+        ax.set_ylim(low, 1.005)
+        ax.grid(alpha=0.3)
+        if ax is not axes[0, 0]:
+            ax.set_ylabel("")
+    axes[0, 0].legend(fontsize=8, loc="lower right")
+    fig.suptitle("Learning curves: held-out digits at their training positions, one line per seed",
+                 fontsize=10)
     return fig
 
 

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from IPython.display import Markdown
     from matplotlib.typing import RcKeyType
 
-__all__ = ["use_book_style", "BOOK_WIDTH", "to_numpy", "show_image", "show_values", "image_row", "shift_heatmap",
-           "markdown_table"]
+__all__ = ["use_book_style", "BOOK_WIDTH", "learning_curves", "to_numpy", "show_image", "show_values",
+           "image_row", "shift_heatmap", "markdown_table"]
 
 
 #: The widest figure (inches) that the book's ~735 px text column shows without shrinking
@@ -168,6 +168,19 @@ def shift_heatmap(ax: Axes, values: torch.Tensor | np.ndarray, shifts: torch.Ten
         cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
         cb.set_label(colorbar)
     return im
+
+
+def learning_curves(ax: Axes, curves: Sequence[Sequence[float]], label: str, target: float | None = None,
+                    **style: Any) -> None:
+    """Draw one learning curve per seed (accuracy after each epoch; runs that stopped early are
+    shorter), the first one labelled ``label``, and the stopping ``target`` as a dotted line."""
+    for i, c in enumerate(curves):
+        ax.plot(np.arange(1, len(c) + 1), c, marker="o", ms=3, lw=1.2, label=label if i == 0 else None, **style)
+    if target is not None:
+        ax.axhline(target, color="grey", lw=0.8, ls=":")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("held-out accuracy (fraction)")
 
 
 def markdown_table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> Markdown:

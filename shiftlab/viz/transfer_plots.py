@@ -5,11 +5,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from shiftlab.studies.invariance_transfer import MODES, TransferResults
-from shiftlab.studies.learned_invariance import CENTRE, chebyshev_distance
-from shiftlab.viz.plotting import BOOK_WIDTH
+from shiftlab.studies.learned_invariance import CENTRE, EVERYWHERE, chebyshev_distance
+from shiftlab.viz.plotting import BOOK_WIDTH, learning_curves
 
 __all__ = ["plot_transfer"]
 
@@ -18,22 +17,18 @@ _MODE_STYLE = {"frozen": ("tab:purple", "o"), "fine-tuned": ("tab:green", "s"), 
 
 
 def plot_transfer(results: TransferResults) -> Figure:
-    """Left: the pretraining curves (accuracy of test digits 0-4 over the whole grid after each
-    epoch; mean ± std over seeds, one line per head). Right: accuracy of the new digits 5-9
+    """Left: the pretraining curves (accuracy of held-out digits 0-4 at random positions after
+    each epoch, one line per seed and head, the stopping target dotted). Right: accuracy of the new digits 5-9
     against the distance of their position from the centre where they were learned, for
     each mode and head (mean over seeds; chance 0.2)."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 3.4), constrained_layout=True)
     heads = results.settings.heads
-    for head, ls in zip(heads, ("-", "--"), strict=False):
-        c = results.curves(head)
-        ep = np.arange(1, c.shape[1] + 1)
-        err = c.std(0, ddof=1) if c.shape[0] > 1 else None
-        ax1.errorbar(ep, c.mean(0), yerr=err, fmt="o" + ls, color="black", ms=4, capsize=3,
-                     label=f"{head.upper()} head")
-    ax1.set(xlabel="pretraining epoch", ylabel="accuracy (fraction)", ylim=(0, 1.02),
-            title="Pretraining: digits 0-4 everywhere")
-    ax1.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax1.legend(fontsize=8, loc="lower right")
+    for head, ls in zip(heads, ("-", ":"), strict=False):
+        learning_curves(ax1, results.curves(head), f"{head.upper()} head", results.settings.target,
+                        color="black", ls=ls)
+    where = "everywhere" if results.settings.pretrain_region == EVERYWHERE else "in a region"
+    ax1.set(xlabel="pretraining epoch", ylim=(0, 1.02), title=f"Pretraining: digits 0-4 {where}")
+    ax1.legend(loc="lower right")
     dist = chebyshev_distance(results.positions, CENTRE)
     bins = np.unique(dist)
     for head, ls in zip(heads, ("-", ":"), strict=False):
@@ -43,8 +38,8 @@ def plot_transfer(results: TransferResults) -> Figure:
             ax2.plot(bins, [acc[dist == d].mean() for d in bins], marker=marker, ls=ls, color=colour, ms=4,
                      label=f"{head.upper()}, {mode}")
     ax2.axhline(0.2, color="grey", lw=0.8, ls=":")
-    ax2.text(bins.max(), 0.21, "chance", ha="right", va="bottom", fontsize=8, color="grey")
+    ax2.text(bins.max(), 0.19, "chance", ha="right", va="top", fontsize=8.5, color="grey")
     ax2.set(xlabel="distance from the centre region (pixels)", ylabel="accuracy (fraction)", ylim=(0, 1.02),
             title="New digits 5-9, learned at the centre")
-    ax2.legend(fontsize=7, loc="lower left", ncol=2)
+    ax2.legend(fontsize=8, loc="lower left", ncol=2)
     return fig
