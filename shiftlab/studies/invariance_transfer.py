@@ -57,6 +57,7 @@ from shiftlab.studies.learned_invariance import (
     chebyshev_distance,
     fit_canvas,
     lazy_splits,
+    mean_std,
     validation_set,
 )
 
@@ -221,19 +222,15 @@ class TransferResults:
         d = chebyshev_distance(self.positions, region)
         return {"trained": d == 0, "far": d >= FAR, "all": np.ones_like(d, bool)}
 
-    @staticmethod
-    def _mean_std(v: np.ndarray) -> tuple[float, float]:
-        return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
-
     def summary(self, mode: str, head: str) -> dict[str, tuple[float, float]]:
         """New classes: ``{"trained", "far", "all": (mean, std over seeds)}`` at the centre
         positions, at least :data:`FAR` px from them, and over the whole grid."""
         acc = self.maps[(mode, head)]
-        return {k: self._mean_std(acc[:, m].mean(axis=1)) for k, m in self._masks(CENTRE).items()}
+        return {k: mean_std(acc[:, m].mean(axis=1)) for k, m in self._masks(CENTRE).items()}
 
     def pretrained_summary(self, head: str) -> tuple[float, float]:
         """Pretrained classes 0-4, mean accuracy over the whole grid (mean, std over seeds)."""
-        return self._mean_std(self.pretrained[head].mean(axis=1))
+        return mean_std(self.pretrained[head].mean(axis=1))
 
     def curves(self, head: str, mode: str = "pretrain") -> list[list[float]]:
         """Learning curves per seed: held-out accuracy after every epoch, of the pretraining

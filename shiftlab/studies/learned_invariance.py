@@ -58,6 +58,7 @@ __all__ = [
     "InvarianceSettings",
     "InvarianceResults",
     "chebyshev_distance",
+    "mean_std",
     "Validation",
     "validation_set",
     "fit_canvas",
@@ -196,7 +197,8 @@ def chebyshev_distance(positions: np.ndarray, region: Sequence[int]) -> np.ndarr
     return np.maximum(dy, dx)
 
 
-def _mean_std(values: np.ndarray) -> tuple[float, float]:
+def mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and sample standard deviation over seeds (0 for one seed; nan for none)."""
     a = np.asarray(values, dtype=np.float64)
     if a.size == 0 or np.all(np.isnan(a)):
         return float("nan"), float("nan")
@@ -276,7 +278,7 @@ class InvarianceResults:
         dist = chebyshev_distance(self.positions, self.region(condition, classes))
         out = {}
         for key, mask in (("trained", dist == 0), ("far", dist >= FAR), ("all", np.ones_like(dist, bool))):
-            out[key] = _mean_std(acc[:, mask].mean(axis=1)) if mask.any() else (float("nan"), float("nan"))
+            out[key] = mean_std(acc[:, mask].mean(axis=1)) if mask.any() else (float("nan"), float("nan"))
         return out
 
     def curves(self, condition: str, head: str) -> list[list[float]]:

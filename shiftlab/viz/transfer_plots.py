@@ -26,7 +26,8 @@ def plot_transfer(results: TransferResults) -> Figure:
     for head, ls in zip(heads, ("-", ":"), strict=False):
         learning_curves(ax1, results.curves(head), f"{head.upper()} head", results.settings.target,
                         color="black", ls=ls)
-    where = "everywhere" if results.settings.pretrain_region == EVERYWHERE else "in a region"
+    region = results.settings.pretrain_region
+    where = {EVERYWHERE: "everywhere", CENTRE: "at the centre"}.get(region, f"in offsets {region}")
     ax1.set(xlabel="pretraining epoch", ylim=(0, 1.02), title=f"Pretraining: digits 0-4 {where}")
     ax1.legend(loc="lower right")
     dist = chebyshev_distance(results.positions, CENTRE)
