@@ -25,7 +25,7 @@ from shiftlab.viz.animations import DEFAULT_DPI
 PENDING: dict[str, set[str]] = {
     "05_mnist_pooling": {"captions"},
     "06_augmentation": {"captions"},
-    "07_imagenet_shifts": {"paths", "players", "captions"},
+    "07_imagenet_shifts": {"captions"},
     "08_sampling_theorem": {"paths", "players", "captions"},
     "09_data_bias": {"paths", "widgets", "captions"},
     "10_borders": {"paths", "widgets"},
